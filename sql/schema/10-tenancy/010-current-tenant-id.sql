@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION booking.current_tenant_id()
   PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT pg_catalog.nullif(pg_catalog.current_setting('app.tenant_id', true), '')::uuid
+  SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid
 $$;
 
 COMMENT ON FUNCTION booking.current_tenant_id() IS

@@ -1,0 +1,53 @@
+import type { Sql } from 'postgres';
+
+/**
+ * Watches who blocks a backend while it waits for a lock, from a second connection,
+ * so a lock_timeout can be reported with the blocking pid and query.
+ */
+export interface Blocker {
+  pid: number;
+  state: string;
+  query: string;
+  xactAgeSeconds: number | null;
+}
+
+export interface BlockerWatch {
+  stop(): Promise<Blocker[]>;
+}
+
+export function watchBlockers(sql: Sql, pid: number, intervalMs = 200): BlockerWatch {
+  const seen = new Map<number, Blocker>();
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped) {
+      try {
+        const rows = await sql`
+          select a.pid, coalesce(a.state, '') as state, left(coalesce(a.query, ''), 300) as query,
+                 extract(epoch from pg_catalog.now() - a.xact_start)::float8 as age
+            from pg_catalog.pg_stat_activity a
+           where a.pid = any(pg_catalog.pg_blocking_pids(${pid}::int))`;
+        for (const r of rows) {
+          seen.set(Number(r.pid), { pid: Number(r.pid), state: String(r.state), query: String(r.query), xactAgeSeconds: r.age === null ? null : Math.round(Number(r.age)) });
+        }
+      } catch {
+        // the watcher is best effort; the deploy's own error is what matters
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  };
+  const running = poll();
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      return [...seen.values()];
+    },
+  };
+}
+
+export function describeBlockers(blockers: Blocker[]): string {
+  if (blockers.length === 0) return 'a session that was not identified in time';
+  return blockers
+    .map((b) => `pid ${b.pid} (${b.state}${b.xactAgeSeconds !== null ? `, transaction open ${b.xactAgeSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`)
+    .join('; ');
+}

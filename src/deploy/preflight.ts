@@ -1,0 +1,62 @@
+import type { Sql } from 'postgres';
+import { preconditionError } from '../errors.js';
+import { isLocalHost, parseDatabaseUrl } from '../db/url.js';
+
+/**
+ * Checks that must pass before deploy changes anything. Hard failures are exit 4;
+ * soft findings come back as warnings.
+ */
+export const REQUIRED_EXTENSIONS = ['btree_gist', 'pg_trgm', 'pgcrypto', 'pg_stat_statements'];
+
+export interface PreflightResult {
+  serverVersion: string;
+  serverVersionNum: number;
+  superuser: boolean;
+  warnings: string[];
+  missingExtensions: string[];
+}
+
+export async function preflight(sql: Sql, url: string): Promise<PreflightResult> {
+  const [info] = await sql`
+    select pg_catalog.current_setting('server_version') as version,
+           pg_catalog.current_setting('server_version_num')::int as num,
+           r.rolsuper, r.rolcreaterole,
+           pg_catalog.current_setting('shared_preload_libraries') as preload,
+           coalesce((select s.ssl from pg_catalog.pg_stat_ssl s where s.pid = pg_catalog.pg_backend_pid()), false) as ssl
+      from pg_catalog.pg_roles r where r.rolname = current_user`;
+  const num = Number(info.num);
+  if (num < 150000) {
+    throw preconditionError('server_too_old', `PostgreSQL ${info.version} is too old: bookingdb needs 15 or newer`, 'upgrade the server (pg_upgrade), or point --database-url at a 15+ server');
+  }
+  const available = await sql`select name from pg_catalog.pg_available_extensions where name = any(${REQUIRED_EXTENSIONS})`;
+  const have = new Set(available.map((r) => String(r.name)));
+  const missing = REQUIRED_EXTENSIONS.filter((e) => !have.has(e));
+  if (missing.length) {
+    throw preconditionError('extension_unavailable', `required extension${missing.length > 1 ? 's' : ''} not available on the server: ${missing.join(', ')}`,
+      'install the PostgreSQL contrib package for this server version (e.g. postgresql-contrib)');
+  }
+  const installed = await sql`select extname from pg_catalog.pg_extension where extname = any(${REQUIRED_EXTENSIONS})`;
+  const installedSet = new Set(installed.map((r) => String(r.extname)));
+  const missingExtensions = REQUIRED_EXTENSIONS.filter((e) => !installedSet.has(e));
+  if (!info.rolsuper) {
+    const roles = await sql`select count(*)::int as n from pg_catalog.pg_roles where rolname like '%\\_backup' and rolbypassrls`;
+    const needs = [
+      missingExtensions.includes('pg_stat_statements') ? 'create the pg_stat_statements extension' : '',
+      Number(roles[0].n) === 0 ? 'create the backup role with BYPASSRLS' : '',
+      !info.rolcreaterole ? 'create roles (CREATEROLE)' : '',
+    ].filter(Boolean);
+    if (needs.length) {
+      throw preconditionError('insufficient_privilege', `the connecting role is not a superuser and cannot ${needs.join(', ')}`,
+        'run the first deploy as a superuser (later deploys can use the owner), or pre-create what is listed');
+    }
+  }
+  const warnings: string[] = [];
+  if (!String(info.preload).split(',').map((s) => s.trim()).includes('pg_stat_statements')) {
+    warnings.push('pg_stat_statements is not in shared_preload_libraries: query metrics will be empty (set it and restart the server)');
+  }
+  const host = parseDatabaseUrl(url).host;
+  if (!info.ssl && !isLocalHost(host)) {
+    warnings.push(`the connection to ${host} is not encrypted: use sslmode=require (or verify-full) for non-local servers`);
+  }
+  return { serverVersion: String(info.version), serverVersionNum: num, superuser: Boolean(info.rolsuper), warnings, missingExtensions };
+}

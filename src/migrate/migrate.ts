@@ -1,0 +1,93 @@
+import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BookingDbError, ExitCode, usageError } from '../errors.js';
+import { connect } from '../db/connect.js';
+import { quoteIdent } from '../db/ident.js';
+import { LockKey, withAdvisoryLock, withTransaction } from '../db/scoped.js';
+import { paths } from '../paths.js';
+import { roleName } from '../deploy/group-roles.js';
+import { compareMigrations, ensureLedgers, listMigrationFiles, readMigrationLedger, type MigrationStatus } from './ledger.js';
+import { runMigrations, type RanMigration } from './runner.js';
+
+/**
+ * `bookingdb migrate ...`: the versioned migrations alone (deploy runs them too, plus
+ * everything else). Up and down take the deploy lock and run in one transaction as
+ * the owner role; an applied migration whose file changed stops `up`.
+ */
+export interface MigrateOptions {
+  url: string;
+  rolePrefix: string;
+  connectTimeoutSeconds: number;
+  lockWaitSeconds: number;
+  count?: number;
+  log?: (m: string) => void;
+}
+
+export async function migrationStatus(url: string, connectTimeoutSeconds: number): Promise<MigrationStatus[]> {
+  const sql = await connect(url, { connectTimeoutSeconds, max: 1 });
+  try {
+    return compareMigrations(await readMigrationLedger(sql), await listMigrationFiles());
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Problems `migrate verify` reports: applied migrations whose file changed or vanished. */
+export function driftedMigrations(statuses: MigrationStatus[]): MigrationStatus[] {
+  return statuses.filter((s) => s.state === 'changed' || s.state === 'missing-file');
+}
+
+export async function migrate(direction: 'up' | 'down', options: MigrateOptions): Promise<RanMigration[]> {
+  const sql = await connect(options.url, { connectTimeoutSeconds: options.connectTimeoutSeconds, max: 1 });
+  const conn = await sql.reserve();
+  try {
+    const [schemaRow] = await conn`select count(*)::int as n from pg_catalog.pg_namespace where nspname in ('booking', 'ops', 'ext')`;
+    if (Number(schemaRow.n) < 3) {
+      throw new BookingDbError('not_deployed', 'the database has no bookingdb schemas yet', {
+        exitCode: ExitCode.precondition,
+        hint: 'run `bookingdb deploy` first: it creates roles, schemas and extensions, then migrates',
+      });
+    }
+    return await withAdvisoryLock(conn, LockKey.deploy, 'deploy or migration', options.lockWaitSeconds, () =>
+      withTransaction(conn, async () => {
+        await conn.unsafe(`SET LOCAL ROLE ${quoteIdent(roleName(options.rolePrefix, 'owner'))}`);
+        await conn.unsafe('SET LOCAL search_path = pg_catalog, ext');
+        await ensureLedgers(conn);
+        const drift = driftedMigrations(compareMigrations(await readMigrationLedger(conn), await listMigrationFiles()));
+        if (drift.length && direction === 'up') {
+          throw new BookingDbError('migration_changed', `refusing to migrate: ${drift.map((d) => `migrations/${d.name}.sql ${d.state === 'changed' ? 'changed after it was applied' : 'is missing'}`).join('; ')}`, {
+            hint: 'restore the original file and put the change in a new migration',
+          });
+        }
+        return runMigrations(conn, { direction, count: options.count, rolePrefix: options.rolePrefix, log: options.log });
+      }),
+    );
+  } finally {
+    conn.release();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+const TEMPLATE = (name: string) => `-- Up Migration
+-- ${name}: write the change here. Schema-qualify every object (booking., ops.).
+-- Tables with tenant_id get RLS and the tenant policy from sql/schema automatically.
+
+
+-- Down Migration
+-- Reverse the change above.
+
+`;
+
+/** Writes migrations/NNNN_name.sql with Up/Down sections; returns its path. */
+export async function createMigration(name: string, dir = paths.migrations): Promise<string> {
+  if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) {
+    throw usageError(`invalid migration name "${name}"`, 'use lower-case letters, digits, - and _ (e.g. add_room_capacity)');
+  }
+  const files = await listMigrationFiles(dir);
+  const last = files.reduce((max, f) => Math.max(max, Number(/^(\d+)/.exec(f.migration)?.[1] ?? 0)), 0);
+  const file = join(dir, `${String(last + 1).padStart(4, '0')}_${name.replace(/-/g, '_')}.sql`);
+  if (existsSync(file)) throw usageError(`${file} already exists`);
+  await writeFile(file, TEMPLATE(name), { flag: 'wx' });
+  return file;
+}
