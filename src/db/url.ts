@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
  * messages go through redactSecrets.
  */
 
-const URL_PATTERN = /\b(postgres(?:ql)?:\/\/)([^\s/@:]*)(?::([^\s/@]*))?@/gi;
+const URL_PATTERN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::([^\s/@]*))?@/gi;
 
 /** postgres://user:secret@host/db -> postgres://user:***@host/db (also ?password=...). */
 export function redactUrl(url: string): string {
@@ -20,7 +20,8 @@ export function redactSecrets(text: string): string {
       pass === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`,
     )
     .replace(/([?&]password=)[^&\s]*/gi, '$1***')
-    .replace(/(\bpassword\s*=\s*)('[^']*'|"[^"]*"|\S+)/gi, '$1***');
+    .replace(/(\bpassword\s*=\s*)('[^']*'|"[^"]*"|\S+)/gi, '$1***')
+    .replace(/(\bpassword\s+)('(?:[^']|'')*')/gi, "$1'***'");
 }
 
 export interface ParsedUrl {

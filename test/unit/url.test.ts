@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseDatabaseUrl, redactSecrets, redactUrl, withDatabase } from '../../src/db/url.js';
+
+describe('URL redaction', () => {
+  it('hides the password of every URL in any text', () => {
+    expect(redactUrl('postgres://alice:s3cret@db:5432/app')).toBe('postgres://alice:***@db:5432/app');
+    expect(redactSecrets('failed: postgresql://bob:p%40ss@h/x and postgres://carol:zz@h2/y')).toBe('failed: postgresql://bob:***@h/x and postgres://carol:***@h2/y');
+    expect(redactSecrets('postgres://u@h/db?sslmode=require&password=hunter2')).toBe('postgres://u@h/db?sslmode=require&password=***');
+    expect(redactSecrets("ALTER ROLE x PASSWORD 'abc'")).not.toContain('abc');
+    expect(redactSecrets('host=h password=hunter2 user=u')).toBe('host=h password=*** user=u');
+  });
+
+  it('leaves URLs without a password alone', () => {
+    expect(redactUrl('postgres://alice@db/app')).toBe('postgres://alice@db/app');
+  });
+});
+
+describe('URL parsing', () => {
+  it('parses the parts and defaults the port', () => {
+    expect(parseDatabaseUrl('postgres://a:b@h/db?sslmode=require')).toMatchObject({ host: 'h', port: 5432, user: 'a', password: 'b', database: 'db', params: { sslmode: 'require' } });
+  });
+
+  it('fails on malformed URLs with exit 2 and without echoing the password', () => {
+    for (const bad of ['not a url', 'mysql://a:topsecret@h/db', 'postgres://a:topsecret@h:99999/db']) {
+      try {
+        parseDatabaseUrl(bad);
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { exitCode: number }).exitCode).toBe(2);
+        expect((error as Error).message).not.toContain('topsecret');
+      }
+    }
+  });
+
+  it('switches the database and keeps the credentials', () => {
+    expect(withDatabase('postgres://a:b@h:5433/one?sslmode=require', 'two')).toBe('postgres://a:b@h:5433/two?sslmode=require');
+  });
+});
