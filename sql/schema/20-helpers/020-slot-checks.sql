@@ -1,0 +1,178 @@
+-- Slot checks shared by book, reschedule and the waitlist offer. All reads filter on
+-- tenant_id and on plain columns (starts/ends), because range operators are not
+-- leakproof and could not use an index under RLS.
+
+-- NULL when [p_start, p_end) lies inside one working block of the resource (weekly
+-- hours in the location's time zone, built as (local day + local time) AT TIME ZONE
+-- tz so DST days keep their wall-clock hours) and overlaps no time off; otherwise a
+-- message saying which rule it breaks (the caller raises BK001 or skips the slot).
+CREATE OR REPLACE FUNCTION booking._working_problem(p_tenant_id uuid, p_resource_id uuid, p_tz text,
+                                                    p_start timestamptz, p_end timestamptz)
+  RETURNS text
+  LANGUAGE plpgsql
+  STABLE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_day date := (p_start AT TIME ZONE p_tz)::date;
+  v_off record;
+BEGIN
+  PERFORM 1
+     FROM booking.working_hours wh
+    WHERE wh.tenant_id = p_tenant_id
+      AND wh.resource_id = p_resource_id
+      AND wh.weekday = EXTRACT(isodow FROM v_day)::smallint
+      AND (v_day + wh.starts_local) AT TIME ZONE p_tz <= p_start
+      AND (v_day + wh.ends_local) AT TIME ZONE p_tz >= p_end;
+  IF NOT FOUND THEN
+    RETURN pg_catalog.format(
+      'outside working hours: %s to %s does not fit in one working block of the resource (buffers included)',
+      booking._local_text(p_start, p_tz), booking._local_text(p_end, p_tz));
+  END IF;
+
+  SELECT t.starts, t.ends INTO v_off
+    FROM booking.time_off t
+   WHERE t.tenant_id = p_tenant_id
+     AND t.resource_id = p_resource_id
+     AND t.ends > p_start
+     AND t.starts < p_end
+   LIMIT 1;
+  IF FOUND THEN
+    RETURN pg_catalog.format('in time off: the resource is off from %s to %s',
+      booking._local_text(v_off.starts, p_tz), booking._local_text(v_off.ends, p_tz));
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Expires one pending booking whose hold has passed: status cancelled, allocation
+-- inactive, a waitlist offer made with it lapses. Returns false (and changes nothing)
+-- when the booking is not an expired hold or another transaction holds its row (SKIP
+-- LOCKED: the caller holds resource locks and must not wait for a row).
+CREATE OR REPLACE FUNCTION booking._expire_booking(p_tenant_id uuid, p_booking_id uuid)
+  RETURNS boolean
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM 1
+     FROM booking.bookings b
+    WHERE b.tenant_id = p_tenant_id AND b.id = p_booking_id
+      AND b.status = 'pending' AND b.hold_expires_at <= pg_catalog.now()
+      FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE booking.bookings b
+     SET status = 'cancelled', cancelled_at = pg_catalog.now(), cancel_reason = 'hold expired',
+         updated_at = pg_catalog.now()
+   WHERE b.tenant_id = p_tenant_id AND b.id = p_booking_id;
+  UPDATE booking.booking_allocations a
+     SET active = false
+   WHERE a.tenant_id = p_tenant_id AND a.booking_id = p_booking_id AND a.active;
+  UPDATE booking.waitlist_entries w
+     SET status = 'expired', updated_at = pg_catalog.now()
+   WHERE w.tenant_id = p_tenant_id AND w.offered_booking_id = p_booking_id AND w.status = 'offered';
+  PERFORM ops.write_audit(p_tenant_id, 'booking.expire', 'booking', p_booking_id);
+  RETURN true;
+END
+$$;
+
+-- Makes sure [lower, upper) of p_blocked is free on the resource, apart from the
+-- allocation of p_exclude_booking (reschedule). Caller must hold the resource's
+-- advisory lock. Expired holds in the way are expired on the spot. Any other active
+-- allocation in the way: raises 23P01 naming resource and time when p_raise, else
+-- returns false.
+-- Active allocations of one resource never overlap (exclusion constraint), so the
+-- only one starting before the window that can reach into it is the last one: one
+-- backward index probe plus a bounded range scan, instead of an unbounded scan.
+CREATE OR REPLACE FUNCTION booking._make_room(p_tenant_id uuid, p_resource_id uuid, p_tz text,
+                                              p_blocked tstzrange, p_exclude_booking uuid,
+                                              p_raise boolean)
+  RETURNS boolean
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_lo timestamptz := pg_catalog.lower(p_blocked);
+  v_hi timestamptz := pg_catalog.upper(p_blocked);
+  c record;
+  v_name text;
+BEGIN
+  FOR c IN
+    SELECT x.booking_id, x.starts, x.ends, x.hold_expires_at
+      FROM ((SELECT a.booking_id, a.starts, a.ends, a.hold_expires_at
+               FROM booking.booking_allocations a
+              WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+                AND a.starts < v_lo
+              ORDER BY a.starts DESC
+              LIMIT 1)
+            UNION ALL
+            (SELECT a.booking_id, a.starts, a.ends, a.hold_expires_at
+               FROM booking.booking_allocations a
+              WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+                AND a.starts >= v_lo AND a.starts < v_hi)) AS x
+     WHERE x.ends > v_lo
+       AND x.booking_id IS DISTINCT FROM p_exclude_booking
+  LOOP
+    IF c.hold_expires_at IS NOT NULL AND c.hold_expires_at <= pg_catalog.now()
+       AND booking._expire_booking(p_tenant_id, c.booking_id) THEN
+      CONTINUE;
+    END IF;
+    IF NOT p_raise THEN
+      RETURN false;
+    END IF;
+    SELECT r.name INTO v_name FROM booking.resources r
+     WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id;
+    RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %',
+        v_name, p_resource_id, booking._local_text(v_lo, p_tz), booking._local_text(v_hi, p_tz)
+      USING ERRCODE = 'exclusion_violation',
+            DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)',
+                       booking._local_text(c.starts, p_tz), booking._local_text(c.ends, p_tz)),
+            HINT = 'pick another slot from booking.available_slots()';
+  END LOOP;
+  RETURN true;
+END
+$$;
+
+-- Inserts a booking and its allocation and bumps the customer's last_booking_at.
+-- Status is pending when p_hold_expires_at is set, else confirmed. Returns NULL when
+-- the idempotency key is already taken (by a committed or concurrently committing
+-- booking: ON CONFLICT waits for it); the caller then returns that booking's id.
+CREATE OR REPLACE FUNCTION booking._insert_booking(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid,
+                                                   p_customer_id uuid, p_during tstzrange,
+                                                   p_blocked tstzrange, p_hold_expires_at timestamptz,
+                                                   p_idempotency_key text, p_price_cents integer,
+                                                   p_currency text)
+  RETURNS uuid
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_id uuid;
+BEGIN
+  INSERT INTO booking.bookings AS b
+         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
+          idempotency_key, price_cents, currency)
+  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
+          CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
+          p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING b.id INTO v_id;
+  IF v_id IS NULL THEN
+    RETURN NULL;
+  END IF;
+
+  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
+  VALUES (p_tenant_id, v_id, p_resource_id, p_blocked, p_hold_expires_at);
+
+  UPDATE booking.customers c
+     SET last_booking_at = pg_catalog.lower(p_during)
+   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
+     AND (c.last_booking_at IS NULL OR c.last_booking_at < pg_catalog.lower(p_during));
+  RETURN v_id;
+END
+$$;
