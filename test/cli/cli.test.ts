@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../helpers/database.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+describe('CLI conventions', () => {
+  it('--help lists every command and exits 0; an unknown command or flag exits 2', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const cmd of ['deploy', 'migrate', 'roles', 'seed', 'local']) expect(help.stdout).toContain(cmd);
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['deploy', '--no-such-flag'])).code).toBe(2);
+  });
+
+  it('--json prints exactly one JSON document on stdout, progress on stderr, and no colour codes', async () => {
+    const db = await createTestDatabase();
+    const r = await runCli(['migrate', 'status', '--json', '--database-url', db.url], { env: { FORCE_COLOR: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.pending).toEqual([]);
+    expect(doc.applied[0]).toMatchObject({ name: '0001_foundation', state: 'applied' });
+    expect(doc.applied[0].appliedSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.stdout + r.stderr).not.toMatch(/\x1b\[/);
+  });
+
+  it('reads the database URL from bookingdb.config.json, and a flag overrides it', async () => {
+    const db = await createTestDatabase();
+    const cwd = scratchDir();
+    writeFileSync(join(cwd, 'bookingdb.config.json'), JSON.stringify({ databaseUrl: db.url }));
+    const fromFile = await runCli(['migrate', 'verify'], { cwd });
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const flag = await runCli(['migrate', 'verify', '--database-url', 'postgres://x:y@127.0.0.1:1/db'], { cwd });
+    expect(flag.code).toBe(3);
+    const env = await runCli(['migrate', 'verify'], { cwd, env: { DATABASE_URL: 'postgres://x:y@127.0.0.1:1/db' } });
+    expect(env.code).toBe(3);
+  });
+
+  it('migrate create writes a numbered file with Up and Down sections; bad names exit 2', async () => {
+    const { copyPackage } = await import('../helpers/cli.js');
+    const pkg = await copyPackage();
+    const r = await runCli(['migrate', 'create', 'add_room_capacity', '--json'], { bin: pkg.bin });
+    expect(r.code, r.stderr).toBe(0);
+    const { file } = JSON.parse(r.stdout);
+    expect(file).toMatch(/migrations\/\d{4}_add_room_capacity\.sql$/);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(file, 'utf8')).toMatch(/-- Up Migration[\s\S]*-- Down Migration/);
+    expect((await runCli(['migrate', 'create', '../escape'], { bin: pkg.bin })).code).toBe(2);
+  });
+
+  it('migrate down asks for --yes without a terminal, then reverts and re-applies', async () => {
+    const db = await createTestDatabase();
+    const { copyPackage } = await import('../helpers/cli.js');
+    const pkg = await copyPackage();
+    writeFileSync(join(pkg.dir, 'migrations/0950_reversible.sql'), '-- Up Migration\nCREATE TABLE ops.reversible_probe (id int PRIMARY KEY);\n-- Down Migration\nDROP TABLE ops.reversible_probe;\n');
+    expect((await runCli(['migrate', 'up', '--database-url', db.url], { bin: pkg.bin })).code).toBe(0);
+    expect(await db.sql`select to_regclass('ops.reversible_probe') is not null as ok`).toEqual([{ ok: true }]);
+    const refused = await runCli(['migrate', 'down', '--database-url', db.url], { bin: pkg.bin });
+    expect(refused.code).toBe(2);
+    const down = await runCli(['migrate', 'down', '--yes', '--database-url', db.url], { bin: pkg.bin });
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toContain('reverted 0950_reversible');
+    expect(await db.sql`select to_regclass('ops.reversible_probe') is not null as ok`).toEqual([{ ok: false }]);
+  });
+});
