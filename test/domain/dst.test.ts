@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
-import { appPool, bookingApi, createTenant, inTenant, isoWeekday, pgError } from './helpers.js';
+import { addResource, appPool, bookingApi, createTenant, inTenant, isoWeekday, pgError } from './helpers.js';
 
 // Working hours are wall-clock times of the location: on the day clocks change,
 // 09:00 local is still 09:00 local, so its UTC instant moves by an hour. Expected
@@ -106,6 +106,22 @@ describe('local weekday', () => {
     expect(await nz.starts('2027-04-03T00:00Z', '2027-04-07T00:00Z')).toEqual(z('2027-04-04T21:00Z'));
     await nz.api.book({ service: nz.cut, resource: nz.resource, customer: nz.customer, start: new Date('2027-02-28T20:00Z') });
     expect((await pgError(nz.api.book({ service: nz.cut, resource: nz.resource, customer: nz.customer, start: new Date('2027-03-01T20:00Z') }))).code).toBe('BK001');
+  });
+});
+
+describe('resources in different time zones', () => {
+  it('one service offered in Berlin and New York: each resource\'s hours are read in its own location\'s zone', async () => {
+    const b = await zone('Europe/Berlin', [['09:00', '10:00']]);
+    const [ny] = await db.sql`insert into booking.locations (tenant_id, name, timezone)
+      values (${b.fx.tenantId}, 'Manhattan', 'America/New_York') returning id`;
+    const nyResource = await addResource(db.sql, b.fx.tenantId, ny.id, 'NY chair', { hours: [['09:00', '10:00']] });
+    await db.sql`insert into booking.service_resources values (${b.fx.tenantId}, ${b.cut}, ${nyResource})`;
+    const slots = await b.api.slots(b.cut, new Date('2027-03-20T00:00Z'), new Date('2027-03-21T00:00Z'));
+    // 20 March 2027: Berlin is still on CET (+1), New York already on EDT (-4)
+    expect(slots.map((s) => [s.resource_id, s.starts_at.toISOString()])).toEqual([
+      [b.resource, '2027-03-20T08:00:00.000Z'],
+      [nyResource, '2027-03-20T13:00:00.000Z'],
+    ]);
   });
 });
 
