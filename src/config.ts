@@ -85,6 +85,9 @@ function positiveNumber(name: string, value: string | number | undefined, intege
 export function resolveSettings(flags: FlagSettings, env: NodeJS.ProcessEnv, file: ConfigFile, configPath?: string): Settings {
   let databaseUrl: string | undefined;
   let databaseUrlSource: Settings['databaseUrlSource'];
+  if (flags.databaseUrl !== undefined && flags.databaseUrl.trim() === '') {
+    throw usageError('--database-url is empty', 'pass a postgres:// URL, or leave the flag out to use DATABASE_URL or the local cluster');
+  }
   const libpq = urlFromLibpqEnv(env);
   if (flags.databaseUrl) [databaseUrl, databaseUrlSource] = [flags.databaseUrl, 'flag'];
   else if (env.DATABASE_URL) [databaseUrl, databaseUrlSource] = [env.DATABASE_URL, 'DATABASE_URL'];

@@ -16,6 +16,8 @@ export interface OutputOptions {
 export interface Step {
   done(detail?: string): void;
   fail(detail?: string): void;
+  /** Stops the animation (e.g. before a prompt); done/fail still print the last line. */
+  pause(): void;
 }
 
 type Paint = (s: string) => string;
@@ -93,19 +95,24 @@ export class Output {
 
   /** A spinner on a TTY; otherwise one plain line when done. */
   async step(text: string): Promise<Step> {
-    if (this.quiet) return { done: () => undefined, fail: () => undefined };
-    if (this.interactive && this.color) {
+    if (this.quiet) return { done: () => undefined, fail: () => undefined, pause: () => undefined };
+    // A terminal that reports no width (e.g. under `script`) would make ora clear
+    // an unbounded number of lines: plain lines there.
+    const columns = (this.stderr as NodeJS.WriteStream).columns ?? 0;
+    if (this.interactive && this.color && columns >= 20) {
       const { default: ora } = await import('ora');
       const spinner = ora({ text, stream: this.stderr }).start();
       return {
         done: (detail) => spinner.succeed(detail ? `${text}: ${detail}` : text),
         fail: (detail) => spinner.fail(detail ? `${text}: ${detail}` : text),
+        pause: () => spinner.stop(),
       };
     }
     const t = Date.now();
     return {
       done: (detail) => this.info(`${text}${detail ? `: ${detail}` : ''} (${Date.now() - t} ms)`),
       fail: (detail) => this.info(`${text}: failed${detail ? ` (${detail})` : ''}`),
+      pause: () => undefined,
     };
   }
 }

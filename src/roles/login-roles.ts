@@ -42,8 +42,19 @@ export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, 
   if (!g) throw new BookingDbError('not_deployed', `group role ${group} does not exist`, { exitCode: 4, hint: 'run `bookingdb deploy` first' });
   const [exists] = await sql`select 1 from pg_catalog.pg_roles where rolname = ${name}`;
   if (exists) throw usageError(`role "${name}" already exists`, `use \`bookingdb roles rotate ${name}\` for a new password`);
+  // BYPASSRLS is an attribute, never inherited from a group: a backup login needs it
+  // itself, or pg_dump fails under FORCE RLS. Only a superuser can grant it.
+  const bypass = kind === 'backup';
+  if (bypass) {
+    const [{ rolsuper }] = await sql`select rolsuper from pg_catalog.pg_roles where rolname = current_user`;
+    if (!rolsuper) {
+      throw new BookingDbError('insufficient_privilege', 'a backup login needs BYPASSRLS, which only a superuser can grant', {
+        exitCode: 4, hint: 'run `roles create backup` as a superuser',
+      });
+    }
+  }
   const password = generatePassword();
-  await setPassword(sql, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS IN ROLE ${quoteIdent(group)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
+  await setPassword(sql, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${bypass ? 'BYPASSRLS' : 'NOBYPASSRLS'} IN ROLE ${quoteIdent(group)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
   return { name, group, password };
 }
 

@@ -54,6 +54,7 @@ export function registerDeploy(program: Command): void {
           log: (m) => ctx.out.debugLog(m),
           confirm: !target.local && ctx.canPrompt
             ? async (plan) => {
+                step.pause();
                 process.stderr.write(`plan for ${target.redacted}:\n${renderPlan(plan)}\n`);
                 return plan.migrations.length + plan.repeatable.length + plan.roles.length === 0 || confirmPrompt('apply this plan?');
               }
