@@ -63,3 +63,23 @@ describe('CLI conventions', () => {
     expect(await db.sql`select to_regclass('ops.reversible_probe') is not null as ok`).toEqual([{ ok: false }]);
   });
 });
+
+describe('no password in any output', () => {
+  it('deploy, migrate and roles list print the target redacted, in text and JSON, on success and failure', async () => {
+    const db = await createTestDatabase();
+    const password = new URL(db.url).password;
+    expect(password.length).toBeGreaterThan(8);
+    const runs = [
+      await runCli(['deploy', '--database-url', db.url]),
+      await runCli(['deploy', '--json', '--dry-run', '--database-url', db.url]),
+      await runCli(['migrate', 'status', '--database-url', db.url]),
+      await runCli(['roles', 'list', '--json', '--database-url', db.url]),
+      await runCli(['deploy', '--debug', '--database-url', db.url.replace(/\/[^/]*$/, '/no_such_db_x'), '--connect-timeout', '2', '--lock-wait', 'x']),
+    ];
+    for (const r of runs) {
+      expect(r.stdout + r.stderr).not.toContain(password);
+    }
+    expect(runs[0].stderr).toContain('postgres://postgres:***@');
+    expect(JSON.parse(runs[1].stdout).target).toMatch(/^postgres:\/\/postgres:\*\*\*@/);
+  });
+});
