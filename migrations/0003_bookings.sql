@@ -23,7 +23,6 @@ CREATE TABLE booking.bookings (
   starts          timestamptz GENERATED ALWAYS AS (lower(during)) STORED,
   ends            timestamptz GENERATED ALWAYS AS (upper(during)) STORED,
   CONSTRAINT bookings_pkey PRIMARY KEY (tenant_id, id),
-  CONSTRAINT bookings_idempotency_key UNIQUE (tenant_id, idempotency_key),
   CONSTRAINT bookings_customer_fkey FOREIGN KEY (tenant_id, customer_id)
     REFERENCES booking.customers (tenant_id, id),
   CONSTRAINT bookings_service_fkey FOREIGN KEY (tenant_id, service_id)
@@ -40,6 +39,11 @@ CREATE TABLE booking.bookings (
   CONSTRAINT bookings_price_check CHECK (price_cents >= 0),
   CONSTRAINT bookings_currency_check CHECK (currency ~ '^[A-Z]{3}$')
 );
+-- Unique per tenant; partial, because most bookings have no key and a million NULL
+-- entries would only cost space and insert time. book() names it as its arbiter with
+-- ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL.
+CREATE UNIQUE INDEX bookings_idempotency_key ON booking.bookings (tenant_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
 CREATE INDEX bookings_starts_idx ON booking.bookings (tenant_id, starts);
 CREATE INDEX bookings_customer_idx ON booking.bookings (tenant_id, customer_id, starts);
 CREATE INDEX bookings_pending_holds_idx ON booking.bookings (tenant_id, hold_expires_at)

@@ -160,7 +160,7 @@ BEGIN
   VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
           CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
           p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
-  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING b.id INTO v_id;
   IF v_id IS NULL THEN
     RETURN NULL;
