@@ -42,18 +42,21 @@ $$;
 -- CLI uses for its own locks; the second key is a hash of tenant and resource.
 CREATE OR REPLACE FUNCTION booking._resource_lock_key(p_tenant_id uuid, p_resource_id uuid)
   RETURNS integer
-  LANGUAGE sql
+  LANGUAGE plpgsql
   IMMUTABLE
   SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT pg_catalog.hashtext(p_tenant_id::text || '/' || p_resource_id::text)
+BEGIN
+  RETURN pg_catalog.hashtext(p_tenant_id::text || '/' || p_resource_id::text);
+END
 $$;
 
 -- Takes the transaction-scoped advisory locks of the given resources, in ascending key
 -- order, so two transactions that need the same two resources never deadlock.
 -- Lock protocol of the API (never a deadlock): a booking row lock (FOR UPDATE) may be
 -- taken before these locks; while holding them, other rows are only locked with
--- SKIP LOCKED or newly inserted.
+-- SKIP LOCKED or newly inserted. plpgsql rather than SQL: this is on the hot path of
+-- book(), and SQL functions that cannot be inlined are parsed again on every call.
 CREATE OR REPLACE FUNCTION booking._lock_resources(p_tenant_id uuid, p_resource_ids uuid[])
   RETURNS void
   LANGUAGE plpgsql
@@ -63,6 +66,10 @@ AS $$
 DECLARE
   v_key integer;
 BEGIN
+  IF pg_catalog.cardinality(p_resource_ids) = 1 THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock(1651470187, booking._resource_lock_key(p_tenant_id, p_resource_ids[1]));
+    RETURN;
+  END IF;
   FOR v_key IN
     SELECT DISTINCT booking._resource_lock_key(p_tenant_id, r)
       FROM pg_catalog.unnest(p_resource_ids) AS r
@@ -73,15 +80,18 @@ BEGIN
 END
 $$;
 
--- Appends one row to ops.audit_log: ids and action names only, never PII.
+-- Appends one row to ops.audit_log: ids and action names only, never PII. plpgsql
+-- (not SQL) so its INSERT plan is cached for the session.
 CREATE OR REPLACE FUNCTION ops.write_audit(p_tenant_id uuid, p_action text, p_entity text,
                                            p_entity_id uuid, p_details jsonb DEFAULT '{}')
   RETURNS void
-  LANGUAGE sql
+  LANGUAGE plpgsql
   VOLATILE
   SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
   INSERT INTO ops.audit_log (tenant_id, action, entity, entity_id, actor, details)
   VALUES (p_tenant_id, p_action, p_entity, p_entity_id, session_user::text,
-          coalesce(p_details, '{}'::jsonb))
+          coalesce(p_details, '{}'::jsonb));
+END
 $$;
