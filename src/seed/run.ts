@@ -1,4 +1,3 @@
-import type { Sql } from 'postgres';
 import { connect } from '../db/connect.js';
 import type { Context } from '../cli/context.js';
 
@@ -18,8 +17,8 @@ export async function seedDemo(ctx: Context, url: string, size: SeedSize): Promi
   const sql = await connect(url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
   try {
     const step = await ctx.out.step(`seeding demo data (${size.tenants} tenants, ${size.bookings} bookings)`);
-    const mod = (await import('./demo.js' as string)) as { seedDemo: (sql: Sql, o: SeedSize) => Promise<Record<string, number>> };
-    const result = await mod.seedDemo(sql, size);
+    const { seedDemo: generate } = await import('./demo.js');
+    const result = { ...(await generate(sql, size)) };
     step.done();
     return result;
   } finally {
