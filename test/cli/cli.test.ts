@@ -83,3 +83,23 @@ describe('no password in any output', () => {
     expect(JSON.parse(runs[1].stdout).target).toMatch(/^postgres:\/\/postgres:\*\*\*@/);
   });
 });
+
+describe('deploy --demo (the quick start)', () => {
+  it('deploys, seeds the demo tenants, and the README query finds free slots', async () => {
+    const db = await createTestDatabase({ empty: true });
+    const r = await runCli(['deploy', '--demo', '--json', '--database-url', db.url]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.seeded).toMatchObject({ tenants: 3, bookings: 2000 });
+    const slots = await db.sql.begin(async (tx) => {
+      await tx`select set_config('app.tenant_id', id::text, true) from booking.tenants where slug = 'demo-berlin-salon-1'`;
+      return tx`
+        select s.resource_id, s.starts_at, s.ends_at
+          from booking.services sv,
+               booking.available_slots(sv.tenant_id, sv.id, now(), now() + interval '7 days') s
+         where sv.tenant_id = booking.current_tenant_id() and sv.name = 'Haircut'`;
+    });
+    expect(slots.length).toBeGreaterThan(0);
+    expect(slots.every((s) => new Date(s.starts_at).getTime() > Date.now())).toBe(true);
+  });
+});

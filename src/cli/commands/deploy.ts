@@ -14,7 +14,7 @@ export function renderPlan(plan: DeployPlan): string {
   return lines.length ? lines.join('\n') : '  nothing to do: the database is up to date';
 }
 
-async function renderReceipt(r: DeployReceipt): Promise<string> {
+async function renderReceipt(r: DeployReceipt, seeded?: Record<string, number>): Promise<string> {
   const rows: (string | number)[][] = [
     ['target', r.target],
     ['server', `PostgreSQL ${r.serverVersion}`],
@@ -26,6 +26,7 @@ async function renderReceipt(r: DeployReceipt): Promise<string> {
     ['verification', `${r.verification.filter((v) => v.status === 'ok').length}/${r.verification.length} checks ok`],
     ['duration', `${r.durationsMs.total} ms`],
   ];
+  if (seeded) rows.push(['demo data seeded', `${seeded.tenants} tenants, ${seeded.resources} resources, ${seeded.bookings} bookings`]);
   return renderTable(['deploy', r.noop ? 'no changes' : 'applied'], rows);
 }
 
@@ -66,12 +67,12 @@ export function registerDeploy(program: Command): void {
       }
       step.done(receipt.dryRun ? 'dry run' : receipt.noop ? 'no changes' : 'done');
       for (const w of receipt.warnings) ctx.out.warn(w);
-      let seeded: unknown;
+      let seeded: Record<string, number> | undefined;
       if (opts.demo && !receipt.dryRun) {
         const { seedDemo, DEMO_SMALL } = await import('../../seed/run.js');
         seeded = await seedDemo(ctx, target.url, DEMO_SMALL);
       }
       await ctx.out.result({ ok: true, ...receipt, seeded }, async () =>
-        receipt.dryRun ? `plan for ${receipt.target} (dry run, nothing changed):\n${renderPlan(receipt.plan)}` : renderReceipt(receipt));
+        receipt.dryRun ? `plan for ${receipt.target} (dry run, nothing changed):\n${renderPlan(receipt.plan)}` : renderReceipt(receipt, seeded));
     }));
 }
