@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { BookingDbError, ExitCode } from '../errors.js';
 import { redactSecrets } from '../db/url.js';
@@ -7,10 +8,18 @@ import { registerCommands } from './commands/index.js';
  * The single place that turns errors into exit codes (DESIGN.md's table). Commands
  * never call process.exit; they return an exit code or throw.
  */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('bookingdb')
     .description('deploy and operate a multi-tenant booking platform on PostgreSQL 15+')
-    .version('0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .addOption(new Option('--database-url <url>', 'target database (else DATABASE_URL, the PG* variables, the config file, or the local cluster)'))
     .option('--json', 'print one JSON document on stdout; progress goes to stderr')
     .option('-q, --quiet', 'print only results and errors')

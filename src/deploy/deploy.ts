@@ -222,7 +222,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReceipt> {
   let sql = await tryConnect(options.url, options.connectTimeoutSeconds);
   const admin = sql ? undefined : await connectMaintenance(options.url, options.connectTimeoutSeconds);
   try {
-    const pre = await preflight((sql ?? admin)!, options.url);
+    const pre = await preflight((sql ?? admin)!, options.url, options.rolePrefix);
     durationsMs.preflight = Date.now() - started;
     const plan = await computePlan(sql, (sql ?? admin)!, options.rolePrefix, pre.missingExtensions);
     const receipt: DeployReceipt = {

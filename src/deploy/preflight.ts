@@ -16,12 +16,14 @@ export interface PreflightResult {
   missingExtensions: string[];
 }
 
-export async function preflight(sql: Sql, url: string): Promise<PreflightResult> {
+export async function preflight(sql: Sql, url: string, rolePrefix = 'bookingdb'): Promise<PreflightResult> {
   const [info] = await sql`
     select pg_catalog.current_setting('server_version') as version,
            pg_catalog.current_setting('server_version_num')::int as num,
-           r.rolsuper, r.rolcreaterole,
-           pg_catalog.current_setting('shared_preload_libraries') as preload,
+           r.rolsuper,
+           -- readable only by superusers and pg_read_all_settings members; NULL = unknown
+           case when r.rolsuper or pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE')
+                then pg_catalog.current_setting('shared_preload_libraries') end as preload,
            coalesce((select s.ssl from pg_catalog.pg_stat_ssl s where s.pid = pg_catalog.pg_backend_pid()), false) as ssl
       from pg_catalog.pg_roles r where r.rolname = current_user`;
   const num = Number(info.num);
@@ -39,19 +41,27 @@ export async function preflight(sql: Sql, url: string): Promise<PreflightResult>
   const installedSet = new Set(installed.map((r) => String(r.extname)));
   const missingExtensions = REQUIRED_EXTENSIONS.filter((e) => !installedSet.has(e));
   if (!info.rolsuper) {
-    const roles = await sql`select count(*)::int as n from pg_catalog.pg_roles where rolname like '%\\_backup' and rolbypassrls`;
+    // Without superuser, deploy can only upgrade a database whose roles and
+    // extensions are in place, as a member of the owner role (SET ROLE owner).
+    const { planGroupRoles, roleName } = await import('./group-roles.js');
+    const roleChanges = await planGroupRoles(sql, rolePrefix);
+    const owner = roleName(rolePrefix, 'owner');
+    const [m] = await sql`select exists (select 1 from pg_catalog.pg_roles where rolname = ${owner})
+                                 and pg_catalog.pg_has_role(current_user, ${owner}, 'MEMBER') as member`;
     const needs = [
-      missingExtensions.includes('pg_stat_statements') ? 'create the pg_stat_statements extension' : '',
-      Number(roles[0].n) === 0 ? 'create the backup role with BYPASSRLS' : '',
-      !info.rolcreaterole ? 'create roles (CREATEROLE)' : '',
+      missingExtensions.length ? `create the extensions ${missingExtensions.join(', ')}` : '',
+      roleChanges.length ? `create or fix the group roles (${[...new Set(roleChanges.map((c) => c.role))].join(', ')}; BYPASSRLS needs a superuser)` : '',
+      !m.member ? `act as ${owner} (not a member)` : '',
     ].filter(Boolean);
     if (needs.length) {
-      throw preconditionError('insufficient_privilege', `the connecting role is not a superuser and cannot ${needs.join(', ')}`,
-        'run the first deploy as a superuser (later deploys can use the owner), or pre-create what is listed');
+      throw preconditionError('insufficient_privilege', `the connecting role is not a superuser and cannot ${needs.join('; ')}`,
+        `run the first deploy as a superuser; later deploys can use a login that is a member of ${owner}`);
     }
   }
   const warnings: string[] = [];
-  if (!String(info.preload).split(',').map((s) => s.trim()).includes('pg_stat_statements')) {
+  if (info.preload === null) {
+    warnings.push('cannot read shared_preload_libraries as this role: make sure pg_stat_statements is preloaded for query metrics');
+  } else if (!String(info.preload).split(',').map((s) => s.trim()).includes('pg_stat_statements')) {
     warnings.push('pg_stat_statements is not in shared_preload_libraries: query metrics will be empty (set it and restart the server)');
   }
   const host = parseDatabaseUrl(url).host;

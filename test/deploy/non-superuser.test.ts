@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase, uniqueName } from '../helpers/database.js';
+import { copyPackage, runCli } from '../helpers/cli.js';
+
+function asUser(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = password;
+  return u.toString();
+}
+
+describe('deploy without superuser', () => {
+  it('a login in bookingdb_owner can apply a new migration; objects stay owned by bookingdb_owner', async () => {
+    const db = await createTestDatabase();
+    const name = uniqueName('deployer');
+    await db.sql.unsafe(`create role ${name} login password 'deployer-pw-1' in role bookingdb_owner`);
+    const pkg = await copyPackage();
+    writeFileSync(join(pkg.dir, 'migrations/0960_owner_deploy.sql'),
+      '-- Up Migration\nCREATE TABLE booking.owner_probe (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));\n-- Down Migration\nDROP TABLE booking.owner_probe;\n');
+    const r = await runCli(['deploy', '--json', '--database-url', asUser(db.url, name, 'deployer-pw-1')], { bin: pkg.bin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).applied.migrations.map((m: { name: string }) => m.name)).toEqual(['0960_owner_deploy']);
+    expect(await db.sql`select pg_get_userbyid(relowner) as o, relforcerowsecurity as forced from pg_class where oid = 'booking.owner_probe'::regclass`)
+      .toEqual([{ o: 'bookingdb_owner', forced: true }]);
+    await db.sql.unsafe(`drop owned by ${name}; drop role ${name}`);
+  });
+
+  it('a login outside bookingdb_owner is refused before anything changes (exit 4)', async () => {
+    const db = await createTestDatabase();
+    const name = uniqueName('outsider');
+    await db.sql.unsafe(`create role ${name} login password 'outsider-pw-1'`);
+    const r = await runCli(['deploy', '--database-url', asUser(db.url, name, 'outsider-pw-1')]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/not a superuser and cannot act as bookingdb_owner/);
+    expect(r.stderr).not.toContain('outsider-pw-1');
+    await db.sql.unsafe(`drop role ${name}`);
+  });
+});
