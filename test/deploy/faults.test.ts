@@ -84,7 +84,7 @@ describe('deploy under faults and concurrency', () => {
   it('a second deploy waits for the deploy lock, then exits 5 naming the holder', async () => {
     const db = await createTestDatabase();
     const holder = pool(db.url, 1);
-    let release!: () => void;
+    let release: (() => void) | undefined;
     let holderPid = 0;
     const held = holder.reserve().then(async (conn) => {
       [{ pid: holderPid }] = await conn`select pg_backend_pid() as pid`;
@@ -96,7 +96,7 @@ describe('deploy under faults and concurrency', () => {
     await waitFor(async () => (holderPid && release ? true : undefined));
     const started = Date.now();
     const r = await runCli(['deploy', '--lock-wait', '1', '--database-url', db.url]);
-    release();
+    release?.();
     await held;
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(`pid ${holderPid}`);

@@ -190,8 +190,8 @@ describe('holds, confirm and expiry', () => {
     const after = Date.now();
     const held = await readBooking(app, fx.tenantId, id);
     expect(held!.status).toBe('pending');
-    expect(held!.hold_expires_at.getTime()).toBeGreaterThanOrEqual(before + 15 * 60_000 - 2_000);
-    expect(held!.hold_expires_at.getTime()).toBeLessThanOrEqual(after + 15 * 60_000 + 2_000);
+    expect(held!.hold_expires_at!.getTime()).toBeGreaterThanOrEqual(before + 15 * 60_000 - 2_000);
+    expect(held!.hold_expires_at!.getTime()).toBeLessThanOrEqual(after + 15 * 60_000 + 2_000);
     expect(held!.allocations[0].active).toBe(true);
     expect((await pgError(api.book({ service: cut, resource: r0, customer: c[1], start: L('10:00') }))).code).toBe('23P01');
     expect(startsOf(await api.slots(cut, L('09:00'), L('17:00'), [r0]))).not.toContain(L('10:00').toISOString());
@@ -208,7 +208,7 @@ describe('holds, confirm and expiry', () => {
     const { fx, api, cut, r0, c } = await tenant({ hours: [['00:00', '24:00']], services: { cut: { duration: '30 minutes' } } });
     const start = new Date(Math.ceil((Date.now() + 3 * 3_600_000) / 3_600_000) * 3_600_000);
     const id = await api.book({ service: cut, resource: r0, customer: c[0], start, hold: '7 days' });
-    expect((await readBooking(app, fx.tenantId, id))!.hold_expires_at.toISOString()).toBe(start.toISOString());
+    expect((await readBooking(app, fx.tenantId, id))!.hold_expires_at!.toISOString()).toBe(start.toISOString());
   });
 
   it('confirm: BK004 for an expired hold or a cancelled booking, BK002 unknown, BK003 NULL, 42501 other tenant', async () => {
@@ -300,7 +300,7 @@ describe('cancel', () => {
     await api.cancel(id, 'twice');
     const b2 = await readBooking(app, fx.tenantId, id);
     expect(b2).toMatchObject({ status: 'cancelled', cancel_reason: 'customer called' });
-    expect(b2!.cancelled_at.toISOString()).toBe(b!.cancelled_at.toISOString());
+    expect(b2!.cancelled_at!.toISOString()).toBe(b!.cancelled_at!.toISOString());
     expect((await readBooking(app, fx.tenantId, again))!.allocations.map((a) => a.active)).toEqual([true]);
   });
 
@@ -347,8 +347,8 @@ describe('cancel', () => {
     const offer1 = await readBooking(app, fx.tenantId, w[first].offered_booking_id);
     expect(offer1).toMatchObject({ status: 'pending', customer_id: c[4], resource_id: r0, service_id: cut });
     expect(offer1!.starts.toISOString()).toBe(L('10:00').toISOString());
-    expect(offer1!.hold_expires_at.getTime()).toBeGreaterThan(Date.now());
-    expect(offer1!.hold_expires_at.getTime()).toBeLessThanOrEqual(L('10:00').getTime());
+    expect(offer1!.hold_expires_at!.getTime()).toBeGreaterThan(Date.now());
+    expect(offer1!.hold_expires_at!.getTime()).toBeLessThanOrEqual(L('10:00').getTime());
     // the offer holds the slot against everybody else
     expect((await pgError(api.book({ service: cut, resource: r0, customer: c[6], start: L('10:00') }))).code).toBe('23P01');
 

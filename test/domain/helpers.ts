@@ -225,14 +225,21 @@ export function bookingApi(app: Sql, tenantId: string) {
 }
 
 /** A booking row as the app role sees it. */
-export async function readBooking(app: Sql, tenantId: string, id: string) {
+export interface BookingRow {
+  id: string; status: string; resource_id: string; customer_id: string; service_id: string;
+  starts: Date; ends: Date; hold_expires_at: Date | null; cancelled_at: Date | null;
+  cancel_reason: string | null; idempotency_key: string | null; price_cents: number;
+  allocations: { resource_id: string; starts: Date; ends: Date; active: boolean }[];
+}
+
+export async function readBooking(app: Sql, tenantId: string, id: string): Promise<BookingRow | undefined> {
   return inTenant(app, tenantId, async (tx) => {
     const [b] = await tx`select id, status, resource_id, customer_id, service_id, lower(during) as starts, upper(during) as ends,
         hold_expires_at, cancelled_at, cancel_reason, idempotency_key, price_cents
       from booking.bookings where id = ${id}`;
     const allocations = await tx`select resource_id, lower(blocked) as starts, upper(blocked) as ends, active
       from booking.booking_allocations where booking_id = ${id} order by active desc`;
-    return b ? { ...b, allocations } : undefined;
+    return b ? ({ ...b, allocations } as unknown as BookingRow) : undefined;
   });
 }
 
