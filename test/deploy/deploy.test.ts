@@ -127,3 +127,29 @@ describe('deploy', () => {
     expect(await catalogSnapshot(db.sql)).toBe(before);
   });
 });
+
+describe('deploy with another role prefix', () => {
+  it('two databases deployed at once race to create the same new roles; both succeed and use the prefix', async () => {
+    const prefix = uniqueName('bkt');
+    const [a, b] = [await createTestDatabase({ empty: true }), await createTestDatabase({ empty: true })];
+    const [ra, rb] = await Promise.all([deploy({ ...base, rolePrefix: prefix, url: a.url }), deploy({ ...base, rolePrefix: prefix, url: b.url })]);
+    expect(ra.verification.every((v) => v.status === 'ok')).toBe(true);
+    expect(rb.verification.every((v) => v.status === 'ok')).toBe(true);
+    for (const db of [a, b]) {
+      const [owner] = await db.sql`select pg_get_userbyid(relowner) as o from pg_class where oid = 'booking.bookings'::regclass`;
+      expect(owner.o).toBe(`${prefix}_owner`);
+      const [grant] = await db.sql`select has_function_privilege(${`${prefix}_app`}, 'booking.book(uuid,uuid,uuid,uuid,timestamptz,text,interval)', 'EXECUTE') as ok`;
+      expect(grant.ok).toBe(true);
+      expect(await db.sql`select 1 from pg_roles where rolname like 'bookingdb\\_%' and pg_has_role(rolname, ${`${prefix}_app`}, 'MEMBER')`).toHaveLength(0);
+    }
+    const roles = await a.sql`select rolname, rolbypassrls, rolcanlogin from pg_roles where rolname like ${prefix + '\\_%'} order by 1`;
+    // all NOLOGIN; only the backup group bypasses RLS
+    expect(roles.map((r) => `${r.rolname}:${r.rolbypassrls}:${r.rolcanlogin}`)).toEqual(
+      ['app:false', 'backup:true', 'monitor:false', 'owner:false', 'reporting:false'].map((s) => `${prefix}_${s}:false`));
+    // clean up: the databases go with the file; the roles are cluster-wide
+    await Promise.all([a.sql.end(), b.sql.end()]);
+    const admin = pool(adminUrl(), 1);
+    for (const db of [a, b]) await admin.unsafe(`drop database "${db.name}" with (force)`);
+    for (const kind of ['app', 'reporting', 'backup', 'monitor', 'owner']) await admin.unsafe(`drop role "${prefix}_${kind}"`);
+  });
+});
