@@ -64,7 +64,9 @@ export async function planGroupRoles(conn: Sql | ReservedSql, prefix: string): P
   return changes;
 }
 
-const RETRYABLE = new Set(['23505', '40001', '40P01', 'XX000']);
+// 23505 and 42710: another deploy created the role between our plan and our CREATE;
+// XX000 "tuple concurrently updated": a concurrent GRANT on the same role.
+const RETRYABLE = new Set(['23505', '42710', '40001', '40P01', 'XX000']);
 
 /** Applies planGroupRoles' statements in one transaction, retrying cross-database races. */
 export async function ensureGroupRoles(conn: ReservedSql, prefix: string): Promise<RoleChange[]> {
