@@ -11,8 +11,6 @@ export const ExitCode = {
   busy: 5,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 export interface BookingDbErrorOptions {
   hint?: string;
   exitCode?: number;

@@ -11,6 +11,5 @@ export const paths = {
   migrations: join(packageRoot, 'migrations'),
   schema: join(packageRoot, 'sql', 'schema'),
   verify: join(packageRoot, 'sql', 'verify'),
-  queries: join(packageRoot, 'sql', 'queries'),
   seed: join(packageRoot, 'sql', 'seed'),
 };

@@ -1,5 +1,5 @@
 import { loadConfigFile, resolveSettings, type Settings } from '../config.js';
-import { parseDatabaseUrl, redactUrl } from '../db/url.js';
+import { parseDatabaseUrl, redactUrl, withDatabase } from '../db/url.js';
 import { Output } from './output.js';
 
 /**
@@ -56,11 +56,7 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
     canPrompt: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !yes && !global.json,
     async target(options = {}) {
       if (settings.databaseUrl) {
-        let url = settings.databaseUrl;
-        if (options.database) {
-          const { withDatabase } = await import('../db/url.js');
-          url = withDatabase(url, options.database);
-        }
+        const url = options.database ? withDatabase(settings.databaseUrl, options.database) : settings.databaseUrl;
         return { url, redacted: redactUrl(url), local: false, database: parseDatabaseUrl(url).database };
       }
       const { localCluster, startLocal, localUrl, LOCAL_DATABASE } = await import('../local/cluster.js');

@@ -31,11 +31,7 @@ export function buildProgram(): Command {
     .option('--role-prefix <prefix>', 'prefix of the group roles (default bookingdb)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerCommands(program);
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
-  }
+  registerCommands(program); // subcommands inherit exitOverride from here
   return program;
 }
 

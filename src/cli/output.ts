@@ -47,10 +47,6 @@ export class Output {
     this.paint = { red: c.red, yellow: c.yellow, green: c.green, dim: c.dim, bold: c.bold };
   }
 
-  get colors() {
-    return this.paint;
-  }
-
   /** Progress on stderr (suppressed by --quiet). */
   info(message: string): void {
     if (!this.quiet) this.stderr.write(`${redactSecrets(message)}\n`);

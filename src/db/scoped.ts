@@ -6,16 +6,6 @@ import { BookingDbError, ExitCode } from '../errors.js';
  * when the body throws.
  */
 
-/** Runs fn on a dedicated connection (session state such as advisory locks stays on it). */
-export async function withReservedConnection<T>(sql: Sql, fn: (conn: ReservedSql) => Promise<T>): Promise<T> {
-  const conn = await sql.reserve();
-  try {
-    return await fn(conn);
-  } finally {
-    conn.release();
-  }
-}
-
 /** Explicit BEGIN/COMMIT on a reserved connection; ROLLBACK when fn throws. */
 export async function withTransaction<T>(conn: ReservedSql, fn: () => Promise<T>): Promise<T> {
   await conn.unsafe('BEGIN');
@@ -29,11 +19,9 @@ export async function withTransaction<T>(conn: ReservedSql, fn: () => Promise<T>
   }
 }
 
-/** Session advisory-lock keys: one per kind of run, namespaced by 'bkdb'. */
+/** Session advisory-lock keys: one per kind of run, namespaced by 'bkdb' (high 32 bits). */
 export const LockKey = {
   deploy: 0x626b6462_00000001n,
-  maintain: 0x626b6462_00000002n,
-  backup: 0x626b6462_00000003n,
 } as const;
 
 export interface LockHolder {

@@ -4,13 +4,13 @@ import { connect } from '../db/connect.js';
 import { quoteIdent } from '../db/ident.js';
 import { parseDatabaseUrl, redactUrl, withDatabase } from '../db/url.js';
 import { LockKey, withAdvisoryLock, withTransaction } from '../db/scoped.js';
-import { compareMigrations, ensureLedgers, listMigrationFiles, readMigrationLedger, type MigrationStatus } from '../migrate/ledger.js';
+import { compareMigrations, ensureLedgers, listMigrationFiles, readMigrationLedger, refuseDrift } from '../migrate/ledger.js';
 import { runMigrations, type RanMigration } from '../migrate/runner.js';
 import { ensureGroupRoles, planGroupRoles, roleName, type RoleChange } from './group-roles.js';
 import { preflight, REQUIRED_EXTENSIONS } from './preflight.js';
-import { applyRepeatable, planRepeatable, type RepeatablePlanItem } from './repeatable.js';
+import { applyRepeatable, listRepeatableFiles, planRepeatable, type RepeatablePlanItem } from './repeatable.js';
 import { assertVerified, runVerification, type VerifyResult } from './verify.js';
-import { describeBlockers, watchBlockers, type Blocker } from './blockers.js';
+import { describeBlockers, watchBlockers } from './blockers.js';
 
 /**
  * `bookingdb deploy`: preflight, create the database, group roles, then in ONE
@@ -31,8 +31,6 @@ export interface DeployOptions {
   log?: (message: string) => void;
   /** Asked with the plan before anything changes; false aborts (exit 1). */
   confirm?: (plan: DeployPlan) => Promise<boolean>;
-  /** Test hook: called inside the transaction after migrations (fault injection). */
-  afterMigrations?: () => Promise<void>;
 }
 
 export const SCHEMAS = ['ext', 'booking', 'ops'];
@@ -96,41 +94,23 @@ async function missingSchemas(conn: Sql | ReservedSql): Promise<string[]> {
   return SCHEMAS.filter((s) => !have.has(s));
 }
 
-function refuseChangedMigrations(statuses: MigrationStatus[]): void {
-  const bad = statuses.filter((s) => s.state === 'changed' || s.state === 'missing-file');
-  if (bad.length === 0) return;
-  const lines = bad.map((s) => (s.state === 'changed'
-    ? `  migrations/${s.name}.sql changed after it was applied (applied ${s.appliedSha256?.slice(0, 12)}, file now ${s.fileSha256?.slice(0, 12)})`
-    : `  migrations/${s.name}.sql was applied but the file is gone`));
-  throw new BookingDbError('migration_changed', `refusing to deploy: applied migrations do not match their files:\n${lines.join('\n')}`, {
-    hint: 'restore the original file (git checkout) and put the change in a new migration (`bookingdb migrate create NAME`)',
-    details: { migrations: bad },
-  });
-}
-
 async function computePlan(conn: Sql | ReservedSql | undefined, admin: Sql, prefix: string, missingExt: string[]): Promise<DeployPlan> {
   const files = await listMigrationFiles();
   if (!conn) {
-    const { plan } = await planRepeatableOffline();
+    const plan = (await listRepeatableFiles()).map((f) => ({ file: f.name, sha256: f.sha256, reason: 'new' as const }));
     return {
       createDatabase: true, schemas: [...SCHEMAS], extensions: [...REQUIRED_EXTENSIONS], roles: await planGroupRoles(admin, prefix),
       migrations: files.map((f) => ({ name: f.migration, sha256: f.sha256 })), repeatable: plan,
     };
   }
   const statuses = compareMigrations(await readMigrationLedger(conn), files);
-  refuseChangedMigrations(statuses);
+  refuseDrift(statuses, 'deploy');
   const pending = statuses.filter((s) => s.state === 'pending').map((s) => ({ name: s.name, sha256: s.fileSha256 ?? '' }));
   const { plan } = await planRepeatable(conn as ReservedSql, { all: pending.length > 0 });
   return {
     createDatabase: false, schemas: await missingSchemas(conn), extensions: missingExt, roles: await planGroupRoles(conn, prefix),
     migrations: pending, repeatable: plan,
   };
-}
-
-async function planRepeatableOffline(): Promise<{ plan: RepeatablePlanItem[] }> {
-  const { listRepeatableFiles } = await import('./repeatable.js');
-  const files = await listRepeatableFiles();
-  return { plan: files.map((f) => ({ file: f.name, sha256: f.sha256, reason: 'new' as const })) };
 }
 
 export function isNoop(plan: DeployPlan): boolean {
@@ -167,12 +147,12 @@ async function applyInTransaction(conn: ReservedSql, options: DeployOptions): Pr
   await conn.unsafe(`SET LOCAL search_path = pg_catalog, ext`);
   await ensureLedgers(conn);
   t = Date.now();
-  const statuses = compareMigrations(await readMigrationLedger(conn), await listMigrationFiles());
-  refuseChangedMigrations(statuses);
+  const migrationFiles = await listMigrationFiles();
+  const statuses = compareMigrations(await readMigrationLedger(conn), migrationFiles);
+  refuseDrift(statuses, 'deploy');
   const pending = statuses.some((s) => s.state === 'pending');
-  const migrations = pending ? await runMigrations(conn, { direction: 'up', rolePrefix: options.rolePrefix, log: options.log }) : [];
+  const migrations = pending ? await runMigrations(conn, { direction: 'up', rolePrefix: options.rolePrefix, log: options.log, files: migrationFiles }) : [];
   durations.migrations = Date.now() - t;
-  await options.afterMigrations?.();
 
   t = Date.now();
   const { files, plan } = await planRepeatable(conn, { all: migrations.length > 0 });
@@ -191,7 +171,6 @@ async function applyInTransaction(conn: ReservedSql, options: DeployOptions): Pr
 async function applyWithRetries(sql: Sql, conn: ReservedSql, options: DeployOptions): Promise<ApplyResult> {
   const attempts = options.attempts ?? 3;
   const [{ pid }] = await conn`select pg_catalog.pg_backend_pid() as pid`;
-  let blockers: Blocker[] = [];
   for (let attempt = 1; ; attempt++) {
     const watch = watchBlockers(sql, Number(pid));
     try {
@@ -200,7 +179,7 @@ async function applyWithRetries(sql: Sql, conn: ReservedSql, options: DeployOpti
       const cause = error instanceof BookingDbError ? (error.cause as unknown) : error;
       const lockTimeout = isPgError(cause) && cause.code === '55P03';
       if (!lockTimeout) throw error;
-      blockers = await watch.stop();
+      const blockers = await watch.stop();
       if (attempt >= attempts) {
         throw new BookingDbError('lock_timeout', `deploy could not take its locks within ${options.lockTimeoutMs} ms (${attempts} attempts); blocked by ${describeBlockers(blockers)}`, {
           hint: 'the deploy was rolled back; end or wait for the blocking transaction, then deploy again (or raise --lock-timeout)',

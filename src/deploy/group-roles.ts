@@ -7,7 +7,6 @@ import { quoteIdent } from '../db/ident.js';
  * to create them: ensureGroupRoles runs in its own short transaction and retries.
  */
 export type RoleKind = 'owner' | 'app' | 'reporting' | 'backup' | 'monitor';
-export const ROLE_KINDS: RoleKind[] = ['owner', 'app', 'reporting', 'backup', 'monitor'];
 
 interface RoleSpec {
   kind: RoleKind;

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import { preconditionError } from '../errors.js';
 import { isLocalHost, parseDatabaseUrl } from '../db/url.js';
+import { planGroupRoles, roleName } from './group-roles.js';
 
 /**
  * Checks that must pass before deploy changes anything. Hard failures are exit 4;
@@ -43,7 +44,6 @@ export async function preflight(sql: Sql, url: string, rolePrefix = 'bookingdb')
   if (!info.rolsuper) {
     // Without superuser, deploy can only upgrade a database whose roles and
     // extensions are in place, as a member of the owner role (SET ROLE owner).
-    const { planGroupRoles, roleName } = await import('./group-roles.js');
     const roleChanges = await planGroupRoles(sql, rolePrefix);
     const owner = roleName(rolePrefix, 'owner');
     const [m] = await sql`select exists (select 1 from pg_catalog.pg_roles where rolname = ${owner})

@@ -79,6 +79,11 @@ const passwordFile = (c: LocalCluster) => join(c.dir, 'superuser-password');
 const portFile = (c: LocalCluster) => join(c.dir, 'port');
 const logFile = (c: LocalCluster) => join(c.dir, 'server.log');
 
+/** The port the cluster was last started on (the configured one before the first start). */
+async function savedPort(c: LocalCluster): Promise<number> {
+  return existsSync(portFile(c)) ? Number((await readFile(portFile(c), 'utf8')).trim()) : c.port;
+}
+
 async function pgCtl(c: LocalCluster, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = await binaries();
   const ids = await osUserIds();
@@ -94,8 +99,7 @@ async function pgCtl(c: LocalCluster, args: string[]): Promise<{ code: number; s
 /** Reports whether the cluster is initialised and running, and on which port. */
 export async function localStatus(c: LocalCluster): Promise<LocalStatus> {
   const initialised = existsSync(join(c.dataDir, 'PG_VERSION'));
-  const savedPort = existsSync(portFile(c)) ? Number((await readFile(portFile(c), 'utf8')).trim()) : c.port;
-  const status: LocalStatus = { initialised, running: false, port: savedPort, dataDir: c.dataDir, logFile: logFile(c) };
+  const status: LocalStatus = { initialised, running: false, port: await savedPort(c), dataDir: c.dataDir, logFile: logFile(c) };
   if (!initialised) return status;
   const result = await pgCtl(c, ['status']);
   if (result.code === 0) {
@@ -236,6 +240,6 @@ export async function localUrl(c: LocalCluster, database = LOCAL_DATABASE): Prom
     });
   }
   const password = (await readFile(passwordFile(c), 'utf8')).trim();
-  const status = await localStatus(c);
-  return formatDatabaseUrl({ host: '127.0.0.1', port: status.port, user: 'postgres', password, database, params: {} });
+  // The port file, not `pg_ctl status`: callers have just started or checked the cluster.
+  return formatDatabaseUrl({ host: '127.0.0.1', port: await savedPort(c), user: 'postgres', password, database, params: {} });
 }

@@ -1,4 +1,5 @@
 import type { ReservedSql, Sql } from 'postgres';
+import { BookingDbError } from '../errors.js';
 import { listSqlFiles, type SqlFile } from '../sql-files.js';
 import { paths } from '../paths.js';
 
@@ -75,6 +76,28 @@ export function compareMigrations(applied: AppliedMigration[], files: MigrationF
     if (!appliedNames.has(f.migration)) result.push({ name: f.migration, state: 'pending', appliedSha256: null, fileSha256: f.sha256, runOn: null });
   }
   return result;
+}
+
+/** Applied migrations whose file changed or vanished (what `migrate verify` reports). */
+export function driftedMigrations(statuses: MigrationStatus[]): MigrationStatus[] {
+  return statuses.filter((s) => s.state === 'changed' || s.state === 'missing-file');
+}
+
+/** One line naming a drifted migration and how it drifted. */
+export function describeDrift(s: MigrationStatus): string {
+  return s.state === 'changed'
+    ? `migrations/${s.name}.sql changed after it was applied (applied ${s.appliedSha256?.slice(0, 12)}, file now ${s.fileSha256?.slice(0, 12)})`
+    : `migrations/${s.name}.sql was applied but the file is gone`;
+}
+
+/** Exit 1 naming every drifted migration: deploy and migrate up never apply over drift. */
+export function refuseDrift(statuses: MigrationStatus[], what: 'deploy' | 'migrate'): void {
+  const bad = driftedMigrations(statuses);
+  if (bad.length === 0) return;
+  throw new BookingDbError('migration_changed', `refusing to ${what}: applied migrations do not match their files:\n${bad.map((s) => `  ${describeDrift(s)}`).join('\n')}`, {
+    hint: 'restore the original file (git checkout) and put the change in a new migration (`bookingdb migrate create NAME`)',
+    details: { migrations: bad },
+  });
 }
 
 /** Creates the ledgers (as the current role) when missing; DDL only when needed. */

@@ -7,7 +7,8 @@ import { quoteIdent } from '../db/ident.js';
 import { LockKey, withAdvisoryLock, withTransaction } from '../db/scoped.js';
 import { paths } from '../paths.js';
 import { roleName } from '../deploy/group-roles.js';
-import { compareMigrations, ensureLedgers, listMigrationFiles, readMigrationLedger, type MigrationStatus } from './ledger.js';
+import { compareMigrations, ensureLedgers, listMigrationFiles, readMigrationLedger, refuseDrift, type MigrationStatus } from './ledger.js';
+export { driftedMigrations, describeDrift } from './ledger.js';
 import { runMigrations, type RanMigration } from './runner.js';
 
 /**
@@ -33,11 +34,6 @@ export async function migrationStatus(url: string, connectTimeoutSeconds: number
   }
 }
 
-/** Problems `migrate verify` reports: applied migrations whose file changed or vanished. */
-export function driftedMigrations(statuses: MigrationStatus[]): MigrationStatus[] {
-  return statuses.filter((s) => s.state === 'changed' || s.state === 'missing-file');
-}
-
 export async function migrate(direction: 'up' | 'down', options: MigrateOptions): Promise<RanMigration[]> {
   const sql = await connect(options.url, { connectTimeoutSeconds: options.connectTimeoutSeconds, max: 1 });
   const conn = await sql.reserve();
@@ -54,13 +50,9 @@ export async function migrate(direction: 'up' | 'down', options: MigrateOptions)
         await conn.unsafe(`SET LOCAL ROLE ${quoteIdent(roleName(options.rolePrefix, 'owner'))}`);
         await conn.unsafe('SET LOCAL search_path = pg_catalog, ext');
         await ensureLedgers(conn);
-        const drift = driftedMigrations(compareMigrations(await readMigrationLedger(conn), await listMigrationFiles()));
-        if (drift.length && direction === 'up') {
-          throw new BookingDbError('migration_changed', `refusing to migrate: ${drift.map((d) => `migrations/${d.name}.sql ${d.state === 'changed' ? 'changed after it was applied' : 'is missing'}`).join('; ')}`, {
-            hint: 'restore the original file and put the change in a new migration',
-          });
-        }
-        return runMigrations(conn, { direction, count: options.count, rolePrefix: options.rolePrefix, log: options.log });
+        const files = await listMigrationFiles();
+        if (direction === 'up') refuseDrift(compareMigrations(await readMigrationLedger(conn), files), 'migrate');
+        return runMigrations(conn, { direction, count: options.count, rolePrefix: options.rolePrefix, log: options.log, files });
       }),
     );
   } finally {

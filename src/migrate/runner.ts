@@ -16,6 +16,8 @@ export interface RunMigrationsOptions {
   rolePrefix: string;
   dir?: string;
   log?: (message: string) => void;
+  /** The migration files when the caller has just read them (else read from dir). */
+  files?: MigrationFile[];
 }
 
 export interface RanMigration {
@@ -36,7 +38,7 @@ function locate(files: MigrationFile[], text: string, position?: number): string
 
 export async function runMigrations(conn: ReservedSql, options: RunMigrationsOptions): Promise<RanMigration[]> {
   const dir = options.dir ?? paths.migrations;
-  const files = await listMigrationFiles(dir);
+  const files = options.files ?? (await listMigrationFiles(dir));
   const adapter = {
     query: async (queryTextOrConfig: string | { text: string }, values?: unknown[]) => {
       const text = typeof queryTextOrConfig === 'string' ? queryTextOrConfig : queryTextOrConfig.text;

@@ -24,12 +24,18 @@ export function validateRoleName(name: string): void {
   }
 }
 
-async function setPassword(sql: Sql, statement: string): Promise<void> {
+async function isSuperuser(sql: Sql): Promise<boolean> {
+  const [{ rolsuper }] = await sql`select rolsuper from pg_catalog.pg_roles where rolname = current_user`;
+  return Boolean(rolsuper);
+}
+
+async function setPassword(sql: Sql, statement: string, superuser: boolean): Promise<void> {
   await sql.begin(async (tx) => {
     // The verifier is not the password, but keep it out of the log too when we can.
-    const [{ rolsuper }] = await tx`select rolsuper from pg_catalog.pg_roles where rolname = current_user`;
-    if (rolsuper) await tx.unsafe("SET LOCAL log_statement = 'none'");
-    if (rolsuper) await tx.unsafe('SET LOCAL log_min_duration_statement = -1');
+    if (superuser) {
+      await tx.unsafe("SET LOCAL log_statement = 'none'");
+      await tx.unsafe('SET LOCAL log_min_duration_statement = -1');
+    }
     await tx.unsafe(statement);
   });
 }
@@ -45,16 +51,16 @@ export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, 
   // BYPASSRLS is an attribute, never inherited from a group: a backup login needs it
   // itself, or pg_dump fails under FORCE RLS. Only a superuser can grant it.
   const bypass = kind === 'backup';
+  const superuser = await isSuperuser(sql);
   if (bypass) {
-    const [{ rolsuper }] = await sql`select rolsuper from pg_catalog.pg_roles where rolname = current_user`;
-    if (!rolsuper) {
+    if (!superuser) {
       throw new BookingDbError('insufficient_privilege', 'a backup login needs BYPASSRLS, which only a superuser can grant', {
         exitCode: 4, hint: 'run `roles create backup` as a superuser',
       });
     }
   }
   const password = generatePassword();
-  await setPassword(sql, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${bypass ? 'BYPASSRLS' : 'NOBYPASSRLS'} IN ROLE ${quoteIdent(group)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
+  await setPassword(sql, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${bypass ? 'BYPASSRLS' : 'NOBYPASSRLS'} IN ROLE ${quoteIdent(group)} PASSWORD ${quoteLiteral(scramVerifier(password))}`, superuser);
   return { name, group, password };
 }
 
@@ -80,6 +86,6 @@ export async function rotatePassword(sql: Sql, prefix: string, name: string): Pr
     throw usageError(`"${name}" is not a bookingdb login role`, 'see `bookingdb roles list`; only roles created with `roles create` can be rotated');
   }
   const password = generatePassword();
-  await setPassword(sql, `ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
+  await setPassword(sql, `ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(scramVerifier(password))}`, await isSuperuser(sql));
   return { name, password };
 }

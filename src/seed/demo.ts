@@ -87,7 +87,8 @@ export async function seedDemo(sql: Sql, options: SeedOptions): Promise<SeedResu
   };
 }
 
-function validateOptions(options: SeedOptions): void {
+/** Exit 2 unless every size is a whole number in range; the CLI calls it before connecting. */
+export function validateOptions(options: SeedOptions): void {
   for (const [key, [min, max]] of Object.entries(LIMITS) as [keyof SeedOptions, [number, number]][]) {
     const value = options[key];
     if (!Number.isInteger(value) || value < min || value > max) {

@@ -1,14 +1,9 @@
 import { connect } from '../db/connect.js';
+import type { SeedOptions } from './demo.js';
 import type { Context } from '../cli/context.js';
 
 /** Glue between the CLI and the server-side demo generator in ./demo.ts. */
-export interface SeedSize {
-  tenants: number;
-  locationsPerTenant: number;
-  resourcesPerLocation: number;
-  days: number;
-  bookings: number;
-}
+export type SeedSize = SeedOptions;
 
 /** What `deploy --demo` loads: small enough to take a second or two. */
 export const DEMO_SMALL: SeedSize = { tenants: 3, locationsPerTenant: 2, resourcesPerLocation: 4, days: 28, bookings: 2000 };

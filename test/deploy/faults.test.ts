@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, pool } from '../helpers/database.js';
 import { copyPackage, runCli } from '../helpers/cli.js';
+import { LockKey } from '../../src/db/scoped.js';
 
 /** A package copy with two new migrations; the second needs ACCESS EXCLUSIVE on booking.tenants. */
 async function packageWithBlockingMigrations() {
@@ -88,7 +89,7 @@ describe('deploy under faults and concurrency', () => {
     let holderPid = 0;
     const held = holder.reserve().then(async (conn) => {
       [{ pid: holderPid }] = await conn`select pg_backend_pid() as pid`;
-      await conn`select pg_advisory_lock(${(0x626b6462_00000001n).toString()}::bigint)`;
+      await conn`select pg_advisory_lock(${LockKey.deploy.toString()}::bigint)`;
       await new Promise<void>((r) => (release = r));
       await conn`select pg_advisory_unlock_all()`;
       conn.release();

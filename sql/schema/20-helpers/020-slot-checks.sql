@@ -176,3 +176,32 @@ BEGIN
   RETURN v_id;
 END
 $$;
+
+-- The time zone of an active resource that offers the service; BK002 naming what is
+-- wrong otherwise. Shared by book and reschedule.
+CREATE OR REPLACE FUNCTION booking._offering_resource_tz(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid)
+  RETURNS text
+  LANGUAGE plpgsql
+  STABLE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_tz text;
+BEGIN
+  SELECT l.timezone INTO v_tz
+    FROM booking.resources r
+    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+   WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown or inactive resource %', p_resource_id
+      USING ERRCODE = 'BK002', HINT = 'list the tenant''s active resources in booking.resources';
+  END IF;
+  PERFORM 1 FROM booking.service_resources sr
+   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id AND sr.resource_id = p_resource_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'resource % does not offer service %', p_resource_id, p_service_id
+      USING ERRCODE = 'BK002', HINT = 'add the pair to booking.service_resources or pick another resource';
+  END IF;
+  RETURN v_tz;
+END
+$$;

@@ -7,7 +7,10 @@
 -- the slot's start. Returns the new booking's id, or NULL when nobody matched.
 -- Takes the resource's advisory lock (after the caller's booking row lock, per the
 -- lock protocol of booking._lock_resources).
-CREATE OR REPLACE FUNCTION booking._offer_to_waitlist(p_tenant_id uuid, p_resource_id uuid, p_tz text,
+-- It looks up the resource's time zone itself, so callers need not (earlier versions
+-- took it as an argument: that overload is dropped).
+DROP FUNCTION IF EXISTS booking._offer_to_waitlist(uuid, uuid, text, timestamptz);
+CREATE OR REPLACE FUNCTION booking._offer_to_waitlist(p_tenant_id uuid, p_resource_id uuid,
                                                       p_starts_at timestamptz)
   RETURNS uuid
   LANGUAGE plpgsql
@@ -20,10 +23,15 @@ DECLARE
   v_id uuid;
   v_tried uuid[] := '{}';
   v_try integer;
+  v_tz text;
 BEGIN
   IF p_starts_at <= pg_catalog.now() THEN
     RETURN NULL;
   END IF;
+  SELECT l.timezone INTO v_tz
+    FROM booking.resources r
+    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+   WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id;
   PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
 
   -- One candidate at a time (a FOR loop would fetch, and so lock, ten at once and
@@ -53,9 +61,9 @@ BEGIN
     v_tried := v_tried || w.id;
 
     v_blocked := pg_catalog.tstzrange(p_starts_at - w.buffer_before, p_starts_at + w.duration + w.buffer_after);
-    CONTINUE WHEN booking._working_problem(p_tenant_id, p_resource_id, p_tz,
+    CONTINUE WHEN booking._working_problem(p_tenant_id, p_resource_id, v_tz,
                                            pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked)) IS NOT NULL;
-    CONTINUE WHEN NOT booking._make_room(p_tenant_id, p_resource_id, p_tz, v_blocked, NULL, false);
+    CONTINUE WHEN NOT booking._make_room(p_tenant_id, p_resource_id, v_tz, v_blocked, NULL, false);
 
     v_id := booking._insert_booking(p_tenant_id, w.service_id, p_resource_id, w.customer_id,
                                     pg_catalog.tstzrange(p_starts_at, p_starts_at + w.duration), v_blocked,

@@ -65,7 +65,6 @@ CREATE OR REPLACE FUNCTION booking.cancel(p_tenant_id uuid, p_booking_id uuid, p
 AS $$
 DECLARE
   b record;
-  v_tz text;
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_booking_id IS NULL THEN
@@ -104,13 +103,6 @@ BEGIN
    WHERE w.tenant_id = p_tenant_id AND w.offered_booking_id = p_booking_id AND w.status = 'offered';
   PERFORM ops.write_audit(p_tenant_id, 'booking.cancel', 'booking', p_booking_id,
                           pg_catalog.jsonb_build_object('previous_status', b.status));
-
-  IF b.starts > pg_catalog.now() THEN
-    SELECT l.timezone INTO v_tz
-      FROM booking.resources r
-      JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-     WHERE r.tenant_id = p_tenant_id AND r.id = b.resource_id;
-    PERFORM booking._offer_to_waitlist(p_tenant_id, b.resource_id, v_tz, b.starts);
-  END IF;
+  PERFORM booking._offer_to_waitlist(p_tenant_id, b.resource_id, b.starts); -- no-op for a past slot
 END
 $$;

@@ -23,7 +23,6 @@ DECLARE
   s record;
   v_resource uuid;
   v_tz text;
-  v_old_tz text;
   v_blocked tstzrange;
   v_problem text;
 BEGIN
@@ -61,20 +60,7 @@ BEGIN
     RAISE EXCEPTION 'the service % of booking % is inactive', b.service_id, p_booking_id
       USING ERRCODE = 'BK002', HINT = 'reactivate the service or cancel and book another';
   END IF;
-  SELECT l.timezone INTO v_tz
-    FROM booking.resources r
-    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-   WHERE r.tenant_id = p_tenant_id AND r.id = v_resource AND r.active;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'unknown or inactive resource %', v_resource
-      USING ERRCODE = 'BK002', HINT = 'list the tenant''s active resources in booking.resources';
-  END IF;
-  PERFORM 1 FROM booking.service_resources sr
-   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = b.service_id AND sr.resource_id = v_resource;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'resource % does not offer service %', v_resource, b.service_id
-      USING ERRCODE = 'BK002', HINT = 'pick a resource that offers the service';
-  END IF;
+  v_tz := booking._offering_resource_tz(p_tenant_id, b.service_id, v_resource);
 
   v_blocked := pg_catalog.tstzrange(p_new_starts_at - s.buffer_before,
                                     p_new_starts_at + s.duration + s.buffer_after);
@@ -98,13 +84,6 @@ BEGIN
    WHERE a.tenant_id = p_tenant_id AND a.booking_id = p_booking_id AND a.active;
   PERFORM ops.write_audit(p_tenant_id, 'booking.reschedule', 'booking', p_booking_id,
     pg_catalog.jsonb_build_object('from_resource_id', b.resource_id, 'to_resource_id', v_resource));
-
-  IF b.starts > pg_catalog.now() THEN
-    SELECT l.timezone INTO v_old_tz
-      FROM booking.resources r
-      JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-     WHERE r.tenant_id = p_tenant_id AND r.id = b.resource_id;
-    PERFORM booking._offer_to_waitlist(p_tenant_id, b.resource_id, v_old_tz, b.starts);
-  END IF;
+  PERFORM booking._offer_to_waitlist(p_tenant_id, b.resource_id, b.starts); -- no-op for a past slot
 END
 $$;

@@ -18,10 +18,8 @@ DECLARE
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   FOR h IN
-    SELECT b.id, b.resource_id, b.starts, l.timezone AS tz
+    SELECT b.id, b.resource_id, b.starts
       FROM booking.bookings b
-      JOIN booking.resources r ON r.tenant_id = b.tenant_id AND r.id = b.resource_id
-      JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
      WHERE b.tenant_id = p_tenant_id
        AND b.status = 'pending'
        AND b.hold_expires_at <= pg_catalog.now()
@@ -29,9 +27,7 @@ BEGIN
   LOOP
     IF booking._expire_booking(p_tenant_id, h.id) THEN
       v_count := v_count + 1;
-      IF h.starts > pg_catalog.now() THEN
-        PERFORM booking._offer_to_waitlist(p_tenant_id, h.resource_id, h.tz, h.starts);
-      END IF;
+      PERFORM booking._offer_to_waitlist(p_tenant_id, h.resource_id, h.starts); -- no-op for a past slot
     END IF;
   END LOOP;
   RETURN v_count;

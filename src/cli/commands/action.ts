@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Sql } from 'postgres';
 import { createContext, type Context } from '../context.js';
 
 /**
@@ -20,4 +21,16 @@ export function action<A extends unknown[]>(fn: (ctx: Context, opts: Record<stri
 export async function confirmPrompt(message: string): Promise<boolean> {
   const { confirm } = await import('@inquirer/prompts');
   return confirm({ message, default: false });
+}
+
+/** Connects to the target (one connection), runs fn, and always closes it. */
+export async function withTargetSql<T>(ctx: Context, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const { connect } = await import('../../db/connect.js');
+  const target = await ctx.target();
+  const sql = await connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }

@@ -47,12 +47,12 @@ export function registerMigrate(program: Command): void {
 
   migrate.command('verify').description('exit 1 when an applied migration file changed or is missing')
     .action(action(async (ctx) => {
-      const { migrationStatus, driftedMigrations } = await import('../../migrate/migrate.js');
+      const { migrationStatus, driftedMigrations, describeDrift } = await import('../../migrate/migrate.js');
       const target = await ctx.target();
       const drift = driftedMigrations(await migrationStatus(target.url, ctx.settings.connectTimeoutSeconds));
       await ctx.out.result({ ok: drift.length === 0, drifted: drift }, () =>
         drift.length
-          ? drift.map((d) => `migrations/${d.name}.sql: ${d.state === 'changed' ? `changed after it was applied (applied ${d.appliedSha256?.slice(0, 12)}, file ${d.fileSha256?.slice(0, 12)})` : 'applied but the file is missing'}`).join('\n')
+          ? drift.map(describeDrift).join('\n')
           : 'all applied migrations match their files');
       return drift.length ? ExitCode.failed : ExitCode.ok;
     }));

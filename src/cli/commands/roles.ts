@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { chmod, writeFile } from 'node:fs/promises';
-import { action } from './action.js';
+import { action, withTargetSql } from './action.js';
 import { renderTable } from '../output.js';
 import { usageError } from '../../errors.js';
 import type { Context } from '../context.js';
@@ -36,47 +36,32 @@ export function registerRoles(program: Command): void {
     .action(action(async (ctx, opts, kind: string) => {
       requireDelivery(ctx, opts.passwordFile);
       const { createLoginRole } = await import('../../roles/login-roles.js');
-      const { connect } = await import('../../db/connect.js');
-      const target = await ctx.target();
-      const sql = await connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
-      try {
+      await withTargetSql(ctx, async (sql) => {
         const role = await createLoginRole(sql, ctx.settings.rolePrefix, kind as never, String(opts.name));
         const delivered = await deliverPassword(ctx, opts.passwordFile, role.name, role.password);
         if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, group: role.group, ...delivered });
         else ctx.out.info(`created login role ${role.name} in ${role.group}`);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     }));
   roles.command('rotate <name>').description('give a login role a new generated password')
     .option('--password-file <path>', 'write the new password here (mode 0600) instead of showing it')
     .action(action(async (ctx, opts, name: string) => {
       requireDelivery(ctx, opts.passwordFile);
       const { rotatePassword } = await import('../../roles/login-roles.js');
-      const { connect } = await import('../../db/connect.js');
-      const target = await ctx.target();
-      const sql = await connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
-      try {
+      await withTargetSql(ctx, async (sql) => {
         const role = await rotatePassword(sql, ctx.settings.rolePrefix, name);
         const delivered = await deliverPassword(ctx, opts.passwordFile, role.name, role.password);
         if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, ...delivered });
         else ctx.out.info(`rotated the password of ${role.name}`);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     }));
   roles.command('list').description('login roles and their groups')
     .action(action(async (ctx) => {
       const { listLoginRoles } = await import('../../roles/login-roles.js');
-      const { connect } = await import('../../db/connect.js');
-      const target = await ctx.target();
-      const sql = await connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
-      try {
+      await withTargetSql(ctx, async (sql) => {
         const list = await listLoginRoles(sql, ctx.settings.rolePrefix);
         await ctx.out.result({ ok: true, roles: list }, () =>
           list.length ? renderTable(['role', 'groups', 'login', 'valid until'], list.map((r) => [r.name, r.groups.join(', '), r.canLogin ? 'yes' : 'no', r.validUntil ?? 'forever'])) : 'no roles yet');
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     }));
 }
