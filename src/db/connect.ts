@@ -24,7 +24,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: 30,
     onnotice: (notice) => options.onNotice?.(String(notice.message)),
-    connection: { application_name: 'bookingdb' },
+    // pg_catalog first and nothing writable by others: a function planted in `public`
+    // (where PUBLIC may still CREATE on old or pg_upgrade'd clusters) can never be
+    // picked up by an unqualified name in a session that runs as superuser.
+    connection: { application_name: 'bookingdb', search_path: 'pg_catalog, pg_temp' },
     // The CLI never relies on prepared statements; keeps it PgBouncer-friendly.
     prepare: false,
   });
