@@ -49,6 +49,8 @@ DECLARE
   v_tail_us bigint;
   v_from_us bigint;
   v_to_us bigint;
+  v_res uuid[];
+  v_tz text[];
   v_rid uuid[];
   v_org timestamptz[];
   v_k0 bigint[];
@@ -110,8 +112,48 @@ BEGIN
   v_from_us := (EXTRACT(epoch FROM v_from) * 1000000)::bigint;
   v_to_us := (EXTRACT(epoch FROM v_to) * 1000000)::bigint;
 
-  -- The plan: one row per working block of the window (at most budget + 1 are read),
-  -- with the first (k0) and last (k1) grid index of a slot inside block and window.
+  -- The resources in scope and their time zones.
+  SELECT pg_catalog.array_agg(r.id), pg_catalog.array_agg(l.timezone)
+    INTO v_res, v_tz
+    FROM booking.service_resources sr
+    JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
+    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
+     AND r.tenant_id = p_tenant_id AND r.active
+     AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids));
+  IF v_res IS NULL THEN
+    RETURN;
+  END IF;
+
+  -- The plan: one row per working block on the window's dates (at most budget + 1 are
+  -- read), with the first (k0) and last (k1) grid index of a slot inside block and window.
+  WITH res AS MATERIALIZED (
+    SELECT u.rid, u.tz, x.d0, x.d1 - x.d0 AS span, EXTRACT(isodow FROM x.d0)::integer AS dow0
+      FROM ROWS FROM (pg_catalog.unnest(v_res), pg_catalog.unnest(v_tz)) AS u(rid, tz)
+      CROSS JOIN LATERAL (
+        SELECT ((v_from - v_bb) AT TIME ZONE u.tz)::date AS d0,
+               ((v_to - v_bb) AT TIME ZONE u.tz)::date AS d1) AS x
+  ),
+  blk AS MATERIALIZED (
+    SELECT res.rid,
+           ((res.d0 + dd.i + wh.starts_local) AT TIME ZONE res.tz) + v_bb AS org,
+           (res.d0 + dd.i + wh.ends_local) AT TIME ZONE res.tz AS bend
+      FROM res
+      CROSS JOIN LATERAL pg_catalog.generate_series(0, res.span) AS dd(i)
+      JOIN booking.working_hours wh
+        ON wh.tenant_id = p_tenant_id AND wh.resource_id = res.rid
+       AND wh.weekday = ((res.dow0 - 1 + dd.i) % 7 + 1)::smallint
+     LIMIT c_budget + 1
+  ),
+  b AS (
+    SELECT blk.rid, blk.org,
+           CASE WHEN v_from_us > u.org_us THEN (v_from_us - u.org_us + v_step_us - 1) / v_step_us ELSE 0 END AS k0,
+           LEAST(CASE WHEN u.end_us - v_tail_us >= u.org_us THEN (u.end_us - v_tail_us - u.org_us) / v_step_us ELSE -1 END,
+                 CASE WHEN v_to_us > u.org_us THEN (v_to_us - u.org_us - 1) / v_step_us ELSE -1 END) AS k1
+      FROM blk
+      CROSS JOIN LATERAL (SELECT (EXTRACT(epoch FROM blk.org) * 1000000)::bigint AS org_us,
+                                 (EXTRACT(epoch FROM blk.bend) * 1000000)::bigint AS end_us OFFSET 0) AS u
+  )
   SELECT pg_catalog.array_agg(b.rid) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.array_agg(b.org) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.array_agg(b.k0) FILTER (WHERE b.k1 >= b.k0),
@@ -120,40 +162,7 @@ BEGIN
          pg_catalog.count(DISTINCT b.rid) FILTER (WHERE b.k1 >= b.k0),
          coalesce(pg_catalog.sum(b.k1 - b.k0 + 1) FILTER (WHERE b.k1 >= b.k0), 0)
     INTO v_rid, v_org, v_k0, v_k1, v_blocks, v_resources, v_candidates
-    FROM (
-      SELECT blk.rid, blk.org,
-             CASE WHEN v_from_us > blk.org_us THEN (v_from_us - blk.org_us + v_step_us - 1) / v_step_us ELSE 0 END AS k0,
-             LEAST(CASE WHEN blk.end_us - v_tail_us >= blk.org_us THEN (blk.end_us - v_tail_us - blk.org_us) / v_step_us ELSE -1 END,
-                   CASE WHEN v_to_us > blk.org_us THEN (v_to_us - blk.org_us - 1) / v_step_us ELSE -1 END) AS k1
-        FROM (
-          SELECT w.rid, w.org,
-                 (EXTRACT(epoch FROM w.org) * 1000000)::bigint AS org_us,
-                 (EXTRACT(epoch FROM w.bend) * 1000000)::bigint AS end_us
-            FROM (
-              SELECT res.rid,
-                     ((res.d0 + dd.i + wh.starts_local) AT TIME ZONE res.tz) + v_bb AS org,
-                     (res.d0 + dd.i + wh.ends_local) AT TIME ZONE res.tz AS bend
-                FROM (
-                  SELECT r.id AS rid, l.timezone AS tz, x.d0, x.d1 - x.d0 AS span,
-                         EXTRACT(isodow FROM x.d0)::integer AS dow0
-                    FROM booking.service_resources sr
-                    JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
-                    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-                    CROSS JOIN LATERAL (
-                      SELECT ((v_from - v_bb) AT TIME ZONE l.timezone)::date AS d0,
-                             ((v_to - v_bb) AT TIME ZONE l.timezone)::date AS d1) AS x
-                   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-                     AND r.tenant_id = p_tenant_id AND r.active
-                     AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids))
-                ) AS res
-                JOIN booking.working_hours wh
-                  ON wh.tenant_id = p_tenant_id AND wh.resource_id = res.rid
-                -- the window's dates that fall on the block's weekday
-                CROSS JOIN LATERAL pg_catalog.generate_series((wh.weekday - res.dow0 + 7) % 7, res.span, 7) AS dd(i)
-               LIMIT c_budget + 1
-            ) AS w
-        ) AS blk
-    ) AS b;
+    FROM b;
 
   IF v_blocks > c_budget THEN
     RAISE EXCEPTION 'invalid argument: the window covers more than % working blocks, over the budget of one call', c_budget
@@ -173,10 +182,12 @@ BEGIN
     SELECT u.rid, u.org, u.k0, u.k1 FROM ROWS FROM (pg_catalog.unnest(v_rid), pg_catalog.unnest(v_org),
                     pg_catalog.unnest(v_k0), pg_catalog.unnest(v_k1)) AS u(rid, org, k0, k1)
   ),
+  -- from the first grid point inside block and window to the last, in steps (st is a
+  -- column, not an expression, so the anti-join below does not recompute it)
   slots AS (
-    SELECT blk.rid, blk.org + g.k * v_step AS st
+    SELECT blk.rid, g.st
       FROM blk
-      CROSS JOIN LATERAL pg_catalog.generate_series(blk.k0, blk.k1) AS g(k)
+      CROSS JOIN LATERAL pg_catalog.generate_series(blk.org + blk.k0 * v_step, blk.org + blk.k1 * v_step, v_step) AS g(st)
   ),
   busy AS MATERIALIZED (
     SELECT res.rid, x.starts, x.ends
