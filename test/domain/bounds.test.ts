@@ -92,6 +92,19 @@ describe('work budget of available_slots', () => {
     expect([e.code, e.message]).toEqual(['BK003', expect.stringContaining('50025 candidate slots')]);
   });
 
+  it('a catalogue of tiny working blocks cannot make a call walk them all: more than 50,000 blocks is BK003', async () => {
+    const { fx } = await tenant({ resources: 2, customers: 0, services: { quick: { duration: '5 minutes' } } });
+    // 810 one-minute blocks a day on each resource: no slot fits in any, but 31 days hold 50,220 of them
+    await db.sql`delete from booking.working_hours where tenant_id = ${fx.tenantId}`;
+    await db.sql`insert into booking.working_hours (tenant_id, resource_id, weekday, starts_local, ends_local)
+      select ${fx.tenantId}, r, w, make_time(m / 60, m % 60, 0), make_time(m / 60, m % 60, 0) + interval '1 minute'
+        from unnest(${fx.resources}::uuid[]) r, generate_series(1, 7) w, generate_series(0, 809) m`;
+    const from = at(futureDate(2), '00:00', IST);
+    const e = await pgError(bookingApi(app, fx.tenantId).slots(fx.services.quick, from, new Date(from.getTime() + 31 * DAY)));
+    expect([e.code, e.message]).toEqual(['BK003', expect.stringContaining('more than 50000 working blocks')]);
+    expect(await bookingApi(app, fx.tenantId).slots(fx.services.quick, from, new Date(from.getTime() + DAY))).toEqual([]);
+  });
+
   it('more than 1,000 resource ids in one call are BK003', async () => {
     const { fx, api, cut } = await tenant({ resources: 1 });
     const ids = [fx.resources[0], ...Array.from({ length: 1000 }, () => randomUUID())];
