@@ -1,18 +1,28 @@
 -- Free slots of a service between p_from and p_to (a slot is returned when it starts
--- in [p_from, p_to) and not before now()), on the active resources that offer the
--- service (optionally only those in p_resource_ids), ordered by start then resource.
+-- in [p_from, p_to), not before now() and not after now() + the tenant's booking
+-- horizon), on the active resources that offer the service (optionally only those in
+-- p_resource_ids), ordered by start then resource.
 --
 -- How: for each resource, working blocks are built per local day as
--- (day + starts_local) AT TIME ZONE tz, so 09:00 stays 09:00 local on DST days.
--- Candidate slots step by slot_step (default: the duration) from block start +
--- buffer_before, so the first slot's buffer starts when the block opens; a slot
--- counts only when buffer_before + duration + buffer_after fits in the block. What
--- is busy is read once per resource, not per slot: the last active allocation
+-- (day + starts_local) AT TIME ZONE tz, so 09:00 stays 09:00 local on DST days, and
+-- only for the window's days (each weekly block on the dates of its weekday). Slots
+-- step by slot_step (default: the duration) from block start + buffer_before, so the
+-- first slot's buffer starts when the block opens; a slot counts only when
+-- buffer_before + duration + buffer_after fits in the block. The grid is not walked
+-- from the block start: the first and last grid index inside both block and window are
+-- computed in integer microseconds (k0 = ceil((from - origin) / step), k1 = the last k
+-- that fits and starts before the window end), so the work is the slots of the window.
+-- Work budget: before generating anything the candidates are counted (resources x
+-- starts); more than 50,000 (or more than 50,000 working blocks to look at) is BK003.
+-- What is busy is read once per resource, not per slot: the last active allocation
 -- starting before the window (one backward index probe; active allocations never
 -- overlap, so no earlier one can reach into the window), the allocations starting in
 -- the window (a bounded range scan), and time off. Pending holds past
--- hold_expires_at do not block. The window is at most 31 days.
--- Errors: 42501 tenant mismatch, BK003 bad arguments, BK002 unknown/inactive service.
+-- hold_expires_at do not block.
+-- Limits: p_from and p_to finite; the window ends after it starts and spans at most
+-- 31 days; it starts no later than the horizon; at most 1,000 ids in p_resource_ids.
+-- Errors: 42501 tenant mismatch, BK003 bad arguments or over budget, BK002
+-- unknown/inactive service.
 CREATE OR REPLACE FUNCTION booking.available_slots(p_tenant_id uuid, p_service_id uuid,
                                                    p_from timestamptz, p_to timestamptz,
                                                    p_resource_ids uuid[] DEFAULT NULL)
@@ -24,20 +34,57 @@ CREATE OR REPLACE FUNCTION booking.available_slots(p_tenant_id uuid, p_service_i
 AS $$
 #variable_conflict use_column
 DECLARE
+  c_budget constant bigint := 50000;
+  c_max_ids constant integer := 1000;
   v_dur interval;
   v_bb interval;
   v_ba interval;
   v_step interval;
+  v_horizon interval;
   v_from timestamptz;
+  v_to timestamptz;
   v_lo timestamptz;
   v_hi timestamptz;
+  v_step_us bigint;
+  v_tail_us bigint;
+  v_from_us bigint;
+  v_to_us bigint;
+  v_res uuid[];
+  v_tz text[];
+  v_rid uuid[];
+  v_org timestamptz[];
+  v_k0 bigint[];
+  v_k1 bigint[];
+  v_blocks bigint;
+  v_resources bigint;
+  v_candidates bigint;
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_from IS NULL OR p_to IS NULL THEN
     RAISE EXCEPTION 'invalid argument: service, from and to are required'
       USING ERRCODE = 'BK003', HINT = 'pass a service id and a time window';
   END IF;
-  IF p_to <= p_from OR p_to - p_from > interval '31 days' THEN
+  IF NOT pg_catalog.isfinite(p_from) THEN
+    RAISE EXCEPTION 'invalid argument: p_from must be a finite timestamp, not %', p_from
+      USING ERRCODE = 'BK003', HINT = 'pass a window of at most 31 days, e.g. one local day';
+  END IF;
+  IF NOT pg_catalog.isfinite(p_to) THEN
+    RAISE EXCEPTION 'invalid argument: p_to must be a finite timestamp, not %', p_to
+      USING ERRCODE = 'BK003', HINT = 'pass a window of at most 31 days, e.g. one local day';
+  END IF;
+  IF pg_catalog.cardinality(p_resource_ids) > c_max_ids THEN
+    RAISE EXCEPTION 'invalid argument: % resource ids in one call, at most % are allowed',
+        pg_catalog.cardinality(p_resource_ids), c_max_ids
+      USING ERRCODE = 'BK003', HINT = 'pass fewer resources, or NULL for every resource that offers the service';
+  END IF;
+  v_horizon := booking._booking_horizon(p_tenant_id);
+  -- comparisons only until here: p_from + 31 days cannot overflow once p_from is within the horizon
+  IF p_from > pg_catalog.now() + v_horizon THEN
+    RAISE EXCEPTION 'invalid argument: the window starts at %, beyond the booking horizon of this tenant (%)', p_from, v_horizon
+      USING ERRCODE = 'BK003',
+            HINT = pg_catalog.format('ask for a window that starts by %s', pg_catalog.now() + v_horizon);
+  END IF;
+  IF p_to <= p_from OR p_to > p_from + interval '31 days' THEN
     RAISE EXCEPTION 'invalid argument: the window must end after it starts and span at most 31 days'
       USING ERRCODE = 'BK003', HINT = 'ask for a shorter window';
   END IF;
@@ -52,41 +99,99 @@ BEGIN
   END IF;
 
   v_from := GREATEST(p_from, pg_catalog.now());
-  IF v_from >= p_to THEN
+  -- a slot may start at the horizon itself (book accepts it), not after
+  v_to := LEAST(p_to, pg_catalog.now() + v_horizon + interval '1 microsecond');
+  IF v_from >= v_to THEN
     RETURN;
   END IF;
   -- every candidate's blocked range lies inside [v_lo, v_hi)
   v_lo := v_from - v_bb;
-  v_hi := p_to + v_dur + v_ba;
+  v_hi := v_to + v_dur + v_ba;
+  v_step_us := (EXTRACT(epoch FROM v_step) * 1000000)::bigint;
+  v_tail_us := (EXTRACT(epoch FROM v_dur + v_ba) * 1000000)::bigint;
+  v_from_us := (EXTRACT(epoch FROM v_from) * 1000000)::bigint;
+  v_to_us := (EXTRACT(epoch FROM v_to) * 1000000)::bigint;
 
-  RETURN QUERY
+  -- The resources in scope and their time zones.
+  SELECT pg_catalog.array_agg(r.id), pg_catalog.array_agg(l.timezone)
+    INTO v_res, v_tz
+    FROM booking.service_resources sr
+    JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
+    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
+     AND r.tenant_id = p_tenant_id AND r.active
+     AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids));
+  IF v_res IS NULL THEN
+    RETURN;
+  END IF;
+
+  -- The plan: one row per working block on the window's dates (at most budget + 1 are
+  -- read), with the first (k0) and last (k1) grid index of a slot inside block and window.
   WITH res AS MATERIALIZED (
-    SELECT r.id AS rid, l.timezone AS tz,
-           (v_lo AT TIME ZONE l.timezone)::date AS d0,
-           (v_hi AT TIME ZONE l.timezone)::date AS d1
-      FROM booking.service_resources sr
-      JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
-      JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-     WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-       AND r.tenant_id = p_tenant_id AND r.active
-       AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids))
+    SELECT u.rid, u.tz, x.d0, x.d1 - x.d0 AS span, EXTRACT(isodow FROM x.d0)::integer AS dow0
+      FROM ROWS FROM (pg_catalog.unnest(v_res), pg_catalog.unnest(v_tz)) AS u(rid, tz)
+      CROSS JOIN LATERAL (
+        SELECT ((v_from - v_bb) AT TIME ZONE u.tz)::date AS d0,
+               ((v_to - v_bb) AT TIME ZONE u.tz)::date AS d1) AS x
   ),
-  slots AS (
-    SELECT res.rid, g.st
+  blk AS MATERIALIZED (
+    SELECT res.rid,
+           ((res.d0 + dd.i + wh.starts_local) AT TIME ZONE res.tz) + v_bb AS org,
+           (res.d0 + dd.i + wh.ends_local) AT TIME ZONE res.tz AS bend
       FROM res
-      CROSS JOIN LATERAL pg_catalog.generate_series(0, res.d1 - res.d0) AS day_no(i)
+      CROSS JOIN LATERAL pg_catalog.generate_series(0, res.span) AS dd(i)
       JOIN booking.working_hours wh
         ON wh.tenant_id = p_tenant_id AND wh.resource_id = res.rid
-       AND wh.weekday = EXTRACT(isodow FROM res.d0 + day_no.i)::smallint
-      CROSS JOIN LATERAL (
-        SELECT ((res.d0 + day_no.i) + wh.starts_local) AT TIME ZONE res.tz AS bstart,
-               ((res.d0 + day_no.i) + wh.ends_local) AT TIME ZONE res.tz AS bend) AS blk
-      CROSS JOIN LATERAL pg_catalog.generate_series(blk.bstart + v_bb, blk.bend - v_dur - v_ba, v_step) AS g(st)
-     WHERE g.st >= v_from AND g.st < p_to
+       AND wh.weekday = ((res.dow0 - 1 + dd.i) % 7 + 1)::smallint
+     LIMIT c_budget + 1
+  ),
+  b AS (
+    SELECT blk.rid, blk.org,
+           CASE WHEN v_from_us > u.org_us THEN (v_from_us - u.org_us + v_step_us - 1) / v_step_us ELSE 0 END AS k0,
+           LEAST(CASE WHEN u.end_us - v_tail_us >= u.org_us THEN (u.end_us - v_tail_us - u.org_us) / v_step_us ELSE -1 END,
+                 CASE WHEN v_to_us > u.org_us THEN (v_to_us - u.org_us - 1) / v_step_us ELSE -1 END) AS k1
+      FROM blk
+      CROSS JOIN LATERAL (SELECT (EXTRACT(epoch FROM blk.org) * 1000000)::bigint AS org_us,
+                                 (EXTRACT(epoch FROM blk.bend) * 1000000)::bigint AS end_us OFFSET 0) AS u
+  )
+  SELECT pg_catalog.array_agg(b.rid) FILTER (WHERE b.k1 >= b.k0),
+         pg_catalog.array_agg(b.org) FILTER (WHERE b.k1 >= b.k0),
+         pg_catalog.array_agg(b.k0) FILTER (WHERE b.k1 >= b.k0),
+         pg_catalog.array_agg(b.k1) FILTER (WHERE b.k1 >= b.k0),
+         pg_catalog.count(*),
+         pg_catalog.count(DISTINCT b.rid) FILTER (WHERE b.k1 >= b.k0),
+         coalesce(pg_catalog.sum(b.k1 - b.k0 + 1) FILTER (WHERE b.k1 >= b.k0), 0)
+    INTO v_rid, v_org, v_k0, v_k1, v_blocks, v_resources, v_candidates
+    FROM b;
+
+  IF v_blocks > c_budget THEN
+    RAISE EXCEPTION 'invalid argument: the window covers more than % working blocks, over the budget of one call', c_budget
+      USING ERRCODE = 'BK003', HINT = 'narrow the window or pass fewer resources in p_resource_ids';
+  END IF;
+  IF v_candidates > c_budget THEN
+    RAISE EXCEPTION 'invalid argument: the window holds % candidate slots on % resources, over the budget of % per call',
+        v_candidates, v_resources, c_budget
+      USING ERRCODE = 'BK003', HINT = 'narrow the window or pass fewer resources in p_resource_ids';
+  END IF;
+  IF v_candidates = 0 THEN
+    RETURN;
+  END IF;
+
+  RETURN QUERY
+  WITH blk AS MATERIALIZED (
+    SELECT u.rid, u.org, u.k0, u.k1 FROM ROWS FROM (pg_catalog.unnest(v_rid), pg_catalog.unnest(v_org),
+                    pg_catalog.unnest(v_k0), pg_catalog.unnest(v_k1)) AS u(rid, org, k0, k1)
+  ),
+  -- from the first grid point inside block and window to the last, in steps (st is a
+  -- column, not an expression, so the anti-join below does not recompute it)
+  slots AS (
+    SELECT blk.rid, g.st
+      FROM blk
+      CROSS JOIN LATERAL pg_catalog.generate_series(blk.org + blk.k0 * v_step, blk.org + blk.k1 * v_step, v_step) AS g(st)
   ),
   busy AS MATERIALIZED (
     SELECT res.rid, x.starts, x.ends
-      FROM res
+      FROM (SELECT DISTINCT blk.rid FROM blk) AS res
       CROSS JOIN LATERAL (
         (SELECT a.starts, a.ends, a.hold_expires_at
            FROM booking.booking_allocations a
@@ -103,7 +208,7 @@ BEGIN
        AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
     UNION ALL
     SELECT res.rid, t.starts, t.ends
-      FROM res
+      FROM (SELECT DISTINCT blk.rid FROM blk) AS res
       JOIN booking.time_off t
         ON t.tenant_id = p_tenant_id AND t.resource_id = res.rid
        AND t.ends > v_lo AND t.starts < v_hi

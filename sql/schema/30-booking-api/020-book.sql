@@ -7,7 +7,8 @@
 -- Under contention: validation first (no lock), then the resource's advisory lock,
 -- the overlap check on plain columns (expired holds in the way are expired), then the
 -- insert; the exclusion constraint on booking_allocations stays as the backstop.
--- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument or start in the past;
+-- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
+-- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
 -- offer the service; BK001 outside working hours or in time off; 23P01 slot taken.
 CREATE OR REPLACE FUNCTION booking.book(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid,
@@ -43,10 +44,8 @@ BEGIN
       RETURN v_id;
     END IF;
   END IF;
-  IF p_starts_at < pg_catalog.now() THEN
-    RAISE EXCEPTION 'invalid argument: start % is in the past', p_starts_at
-      USING ERRCODE = 'BK003', HINT = 'pick a slot from booking.available_slots()';
-  END IF;
+  -- finite, not in the past, within the tenant's horizon: before any arithmetic on it
+  PERFORM booking._assert_bookable_start(p_tenant_id, p_starts_at, 'start');
   IF p_hold IS NOT NULL AND (p_hold <= interval '0' OR p_hold > interval '7 days') THEN
     RAISE EXCEPTION 'invalid argument: the hold must be positive and at most 7 days'
       USING ERRCODE = 'BK003', HINT = 'pass e.g. interval ''15 minutes'', or NULL to confirm at once';

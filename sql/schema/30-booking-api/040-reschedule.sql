@@ -5,7 +5,8 @@
 -- both resources are locked in ascending key order (booking._lock_resources), so two
 -- opposite moves never deadlock. The time it leaves, if still ahead, is offered to
 -- the waitlist like a cancelled booking's.
--- Errors: 42501 tenant mismatch; BK003 NULL argument or new start in the past;
+-- Errors: 42501 tenant mismatch; BK003 NULL argument, or new start not finite, in the
+-- past or beyond the tenant's booking horizon;
 -- BK002 unknown booking, inactive service or resource, or the resource does not offer
 -- the service; BK004 booking not pending/confirmed or hold expired; BK001 outside
 -- working hours or in time off; 23P01 slot taken.
@@ -47,10 +48,7 @@ BEGIN
     RAISE EXCEPTION 'booking % cannot be rescheduled: its hold expired at %', p_booking_id, b.hold_expires_at
       USING ERRCODE = 'BK004', HINT = 'book a new slot instead';
   END IF;
-  IF p_new_starts_at < pg_catalog.now() THEN
-    RAISE EXCEPTION 'invalid argument: new start % is in the past', p_new_starts_at
-      USING ERRCODE = 'BK003', HINT = 'pick a slot from booking.available_slots()';
-  END IF;
+  PERFORM booking._assert_bookable_start(p_tenant_id, p_new_starts_at, 'new start');
   v_resource := coalesce(p_new_resource_id, b.resource_id);
 
   SELECT sv.duration, sv.buffer_before, sv.buffer_after INTO s

@@ -2,8 +2,10 @@
 -- (optionally only on p_resource_id) and returns the entry id. The entry is offered
 -- freed time by cancel/reschedule/expiry (booking._offer_to_waitlist), oldest first.
 -- p_wanted is stored with [) bounds.
--- Errors: 42501 tenant mismatch; BK003 NULL argument, unbounded or empty range, range
--- already over, or shorter than the service; BK002 unknown/inactive service, resource
+-- The range may start in the past (it means "from now on") but must end in the future
+-- and no later than now() + the tenant's booking horizon.
+-- Errors: 42501 tenant mismatch; BK003 NULL argument, unbounded, infinite or empty range,
+-- range already over, ending beyond the booking horizon, or shorter than the service; BK002 unknown/inactive service, resource
 -- or customer, or the resource does not offer the service.
 CREATE OR REPLACE FUNCTION booking.join_waitlist(p_tenant_id uuid, p_service_id uuid, p_customer_id uuid,
                                                  p_wanted tstzrange, p_resource_id uuid DEFAULT NULL)
@@ -15,6 +17,7 @@ CREATE OR REPLACE FUNCTION booking.join_waitlist(p_tenant_id uuid, p_service_id 
 AS $$
 DECLARE
   v_duration interval;
+  v_horizon interval;
   v_wanted tstzrange;
   v_id uuid;
 BEGIN
@@ -27,9 +30,20 @@ BEGIN
     RAISE EXCEPTION 'invalid argument: the wanted range must be bounded and non-empty'
       USING ERRCODE = 'BK003', HINT = 'pass e.g. tstzrange(''2026-05-01 09:00+02'', ''2026-05-01 18:00+02'')';
   END IF;
+  IF NOT pg_catalog.isfinite(pg_catalog.lower(p_wanted)) OR NOT pg_catalog.isfinite(pg_catalog.upper(p_wanted)) THEN
+    RAISE EXCEPTION 'invalid argument: the wanted range must have finite bounds, not %', p_wanted
+      USING ERRCODE = 'BK003', HINT = 'pass e.g. tstzrange(''2026-05-01 09:00+02'', ''2026-05-01 18:00+02'')';
+  END IF;
   IF pg_catalog.upper(p_wanted) <= pg_catalog.now() THEN
     RAISE EXCEPTION 'invalid argument: the wanted range is already over'
       USING ERRCODE = 'BK003', HINT = 'pass a range that ends in the future';
+  END IF;
+  v_horizon := booking._booking_horizon(p_tenant_id);
+  IF pg_catalog.upper(p_wanted) > pg_catalog.now() + v_horizon THEN
+    RAISE EXCEPTION 'invalid argument: the wanted range ends at %, beyond the booking horizon of this tenant (%)',
+        pg_catalog.upper(p_wanted), v_horizon
+      USING ERRCODE = 'BK003',
+            HINT = pg_catalog.format('end the range by %s; nothing can be booked later', pg_catalog.now() + v_horizon);
   END IF;
   v_wanted := pg_catalog.tstzrange(pg_catalog.lower(p_wanted), pg_catalog.upper(p_wanted), '[)');
 
@@ -40,7 +54,7 @@ BEGIN
     RAISE EXCEPTION 'unknown or inactive service %', p_service_id
       USING ERRCODE = 'BK002', HINT = 'list the tenant''s active services in booking.services';
   END IF;
-  IF pg_catalog.upper(v_wanted) - pg_catalog.lower(v_wanted) < v_duration THEN
+  IF pg_catalog.lower(v_wanted) + v_duration > pg_catalog.upper(v_wanted) THEN
     RAISE EXCEPTION 'invalid argument: the wanted range is shorter than the service (%)', v_duration
       USING ERRCODE = 'BK003', HINT = 'widen the range';
   END IF;
