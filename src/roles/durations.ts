@@ -19,8 +19,9 @@ export function parseDuration(source: string, value: string, maxMs = MAX_ROLE_TI
   const bad = () => usageError(`${source} must be a duration like 5s, 500ms or 2min up to 24h, or 0 to disable, got "${value}"`,
     'write a whole number followed by ms, s, min or h');
   if (value === '0') return { ms: 0, text: '0' };
-  const m = /^([1-9]\d{0,8})(ms|s|min|h)$/.exec(value);
+  const m = /^(0|[1-9]\d{0,8})(ms|s|min|h)$/.exec(value);
   if (!m) throw bad();
+  if (m[1] === '0') return { ms: 0, text: '0' };
   const ms = Number(m[1]) * UNIT_MS[m[2]];
   if (ms > maxMs) throw bad();
   return { ms, text: `${m[1]}${m[2]}` };

@@ -120,3 +120,29 @@ describe('the SCRAM verifier reaches neither pg_stat_statements nor the server l
     }
   });
 });
+
+describe('the verifier stays out of pg_stat_statements without a superuser too', () => {
+  it('a CREATEROLE login (no SET LOCAL of log or tracking settings possible) leaves only $1/$2 in statement text', async () => {
+    const admin = uniqueName('roleadmin');
+    await db.sql.unsafe(`create role ${admin} login createrole password 'roleadmin-pw-1'`);
+    try {
+      const name = uniqueName('viaadmin');
+      const r = await runCli(['roles', 'create', 'reporting', '--name', name, '--password-file', pwFile(), '--database-url', loginUrl(admin, 'roleadmin-pw-1')]);
+      expect(r.code, r.stderr).toBe(0);
+      const [{ rolpassword }] = await db.sql`select rolpassword from pg_authid where rolname = ${name}`;
+      expect(String(rolpassword)).toMatch(/^SCRAM-SHA-256\$/);
+      const stmts = await db.sql`
+        select query from ext.pg_stat_statements
+         where dbid = (select oid from pg_database where datname = current_database())
+           and (query like '%SCRAM-SHA-256$%' or strpos(query, ${String(rolpassword)}) > 0)`;
+      expect(stmts.map((s) => s.query)).toEqual([]);
+      const called = await db.sql`
+        select query from ext.pg_stat_statements
+         where dbid = (select oid from pg_database where datname = current_database()) and query like '%pg_temp.bookingdb_set_password($1, $2)%'`;
+      expect(called.length).toBeGreaterThan(0);
+      await db.sql.unsafe(`drop role ${name}`);
+    } finally {
+      await db.sql.unsafe(`drop role ${admin}`);
+    }
+  });
+});
