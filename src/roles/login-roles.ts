@@ -44,6 +44,18 @@ export function validateRoleName(name: string): void {
   }
 }
 
+/**
+ * Exit 2 when the role prefix would make group names PostgreSQL reserves (`pg` gives
+ * pg_app). config.ts checks the prefix's characters; this is the reserved-name rule,
+ * checked here too so `roles` never fails late on it.
+ */
+export function validateRolePrefix(prefix: string): void {
+  if (`${prefix}_`.startsWith('pg_')) {
+    throw usageError(`invalid role prefix "${prefix}": group roles would be named ${prefix}_app etc., and names starting with pg_ are reserved by PostgreSQL`,
+      'pick another --role-prefix (default bookingdb)');
+  }
+}
+
 /** Exit 2 unless kind is one of LOGIN_KINDS. */
 export function parseLoginKind(kind: string): RoleKind {
   if (!(LOGIN_KINDS as string[]).includes(kind)) throw usageError(`unknown role kind "${kind}"`, `use one of: ${LOGIN_KINDS.join(', ')}`);
@@ -63,6 +75,7 @@ export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, 
   options: PasswordOptions & { limits?: AppSessionLimits } = {}): Promise<{ name: string; group: string; password: string }> {
   parseLoginKind(kind);
   validateRoleName(name);
+  validateRolePrefix(prefix);
   const group = roleName(prefix, kind);
   const [g] = await sql`select 1 from pg_catalog.pg_roles where rolname = ${group}`;
   if (!g) throw new BookingDbError('not_deployed', `group role ${group} does not exist`, { exitCode: 4, hint: 'run `bookingdb deploy` first' });
@@ -115,6 +128,7 @@ export async function listLoginRoles(sql: Sql, prefix: string): Promise<LoginRol
 /** New password; the old one stays valid unless the new one was delivered (same transaction). */
 export async function rotatePassword(sql: Sql, prefix: string, name: string, options: PasswordOptions = {}): Promise<{ name: string; password: string }> {
   validateRoleName(name);
+  validateRolePrefix(prefix);
   const members = await listLoginRoles(sql, prefix);
   const role = members.find((m) => m.name === name);
   if (!role || !role.canLogin) {

@@ -165,7 +165,8 @@ describe('role names and kinds are checked before connecting', () => {
   it('an unknown kind or bad name fails without a reachable database (nothing is started or connected)', async () => {
     const file = join(dir(), 'x.pw');
     const unreachable = 'postgres://nobody@127.0.0.1:1/none';
-    for (const args of [['roles', 'create', 'owner', '--name', 'okname'], ['roles', 'create', 'app', '--name', 'pg_x'], ['roles', 'rotate', 'pg_x']]) {
+    for (const args of [['roles', 'create', 'owner', '--name', 'okname'], ['roles', 'create', 'app', '--name', 'pg_x'], ['roles', 'rotate', 'pg_x'],
+      ['roles', 'create', 'app', '--name', 'okname', '--role-prefix', 'pg'], ['roles', 'rotate', 'okname', '--role-prefix', 'pg_x']]) {
       const r = await runCli([...args, '--password-file', file, '--database-url', unreachable]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
     }
