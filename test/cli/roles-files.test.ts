@@ -1,9 +1,9 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, uniqueName } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -13,9 +13,12 @@ import { runCli } from '../helpers/cli.js';
  * someone else made; a failure leaves no role behind and no rotated password unknown.
  */
 const db = await createTestDatabase();
+const scratch: string[] = [];
+const made = (d: string) => (scratch.push(d), d);
+afterAll(() => { for (const d of scratch) rmSync(d, { recursive: true, force: true }); });
 
 function dir(): string {
-  return mkdtempSync(join(tmpdir(), 'bkpwfile-'));
+  return made(mkdtempSync(join(tmpdir(), 'bkpwfile-')));
 }
 
 async function roleExists(name: string): Promise<boolean> {

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, uniqueName } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -12,9 +12,12 @@ import { runCli } from '../helpers/cli.js';
  * ever holds the SCRAM verifier.
  */
 const db = await createTestDatabase();
+const scratch: string[] = [];
+const made = (d: string) => (scratch.push(d), d);
+afterAll(() => { for (const d of scratch) rmSync(d, { recursive: true, force: true }); });
 
 function pwFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'bkroleset-')), 'p.pw');
+  return join(made(mkdtempSync(join(tmpdir(), 'bkroleset-'))), 'p.pw');
 }
 
 function loginUrl(user: string, password: string): string {
