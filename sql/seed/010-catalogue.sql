@@ -7,15 +7,21 @@
 -- Tenant n lives in city n (ten cities in ten time zones, cycling) and is a salon,
 -- tennis club, clinic, barber or loc studio (cycling, shifted every ten tenants).
 -- Slugs are demo-<city>-<kind>-<n> and ids are derived from the slug, so seeding
--- again skips tenants that exist.
+-- again skips tenants that exist (seed_candidates.existing; reported by slug).
+--
+-- Every function here pins search_path = pg_catalog, pg_temp: the seed runs as
+-- superuser, and an unqualified call must never resolve to a function someone
+-- planted in public (e.g. public.setseed(numeric), a better match for 0.42 than
+-- pg_catalog.setseed(float8)). src/seed/demo.ts also pins it for the transaction.
 
 CREATE OR REPLACE FUNCTION pg_temp.seed_demo_catalogue(p_tenants integer, p_locations integer,
                                                        p_resources integer, p_days integer)
   RETURNS void
   LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  CREATE TEMP TABLE seed_tenants ON COMMIT DROP AS
+  CREATE TEMP TABLE seed_candidates ON COMMIT DROP AS
   WITH cities(ci, city_slug, city, tz, currency, factor) AS (
     VALUES (1, 'berlin', 'Berlin', 'Europe/Berlin', 'EUR', 1.0),
            (2, 'new-york', 'New York', 'America/New_York', 'USD', 1.1),
@@ -31,10 +37,11 @@ BEGIN
     VALUES (1, 'salon', 'Hair Studio'), (2, 'tennis', 'Tennis Club'), (3, 'clinic', 'Physio Clinic'),
            (4, 'barber', 'Barbers'), (5, 'locs', 'Loc Studio'))
   SELECT n AS ord,
-         md5('bookingdb-demo/' || slug)::uuid AS id,
+         pg_catalog.md5('bookingdb-demo/' || slug)::uuid AS id,
          slug, name, c.tz, c.currency, c.factor, c.city, k.archetype,
          -- bookings span p_days local days, two thirds of them in the past
-         (now() AT TIME ZONE c.tz)::date - (p_days * 2 / 3) AS d0
+         (now() AT TIME ZONE c.tz)::date - (p_days * 2 / 3) AS d0,
+         e.existing
     FROM generate_series(1, p_tenants) AS n
     JOIN cities c ON c.ci = (n - 1) % 10 + 1
     -- the kind shifts every ten tenants, so a city is not always the same kind of business
@@ -42,7 +49,10 @@ BEGIN
    CROSS JOIN LATERAL (SELECT 'demo-' || c.city_slug || '-' || k.archetype || '-' || n AS slug,
                               c.city || ' ' || k.label || CASE WHEN n > 10 THEN ' ' || ((n - 1) / 10 + 1) ELSE '' END
                                 AS name) AS s
-   WHERE NOT EXISTS (SELECT 1 FROM booking.tenants t WHERE t.slug = s.slug);
+   CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM booking.tenants t WHERE t.slug = s.slug) AS existing) AS e;
+
+  CREATE TEMP TABLE seed_tenants ON COMMIT DROP AS
+  SELECT ord, id, slug, name, tz, currency, factor, city, archetype, d0 FROM seed_candidates WHERE NOT existing;
 
   ANALYZE seed_tenants;
   INSERT INTO booking.tenants (id, slug, name, timezone)

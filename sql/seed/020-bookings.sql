@@ -8,7 +8,8 @@
 -- subset of all tiles of the requested size becomes bookings (so busier tenants get
 -- more, and a tenant with few slots is never over-filled): bookings never overlap each
 -- other, working hours or time off, and the exclusion constraint never fires. When the
--- requested number exceeds the tiles there are, every tile is booked.
+-- requested number exceeds the tiles there are, every tile is booked (the number of
+-- tiles is the capacity pg_temp.seed_demo reports, so the CLI can warn).
 -- Statuses: in the past completed 86%, cancelled 8%, no_show 6%; ahead confirmed 90%,
 -- cancelled 7%, pending holds 3% (a quarter of them already lapsed, for expire_holds).
 -- Customers: one per eight bookings (at least 20 per tenant).
@@ -16,6 +17,7 @@
 CREATE OR REPLACE FUNCTION pg_temp.seed_demo_bookings(p_days integer, p_bookings bigint)
   RETURNS void
   LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE seed_offer ON COMMIT DROP AS

@@ -71,15 +71,28 @@ const TEMPLATE = (name: string) => `-- Up Migration
 
 `;
 
-/** Writes migrations/NNNN_name.sql with Up/Down sections; returns its path. */
-export async function createMigration(name: string, dir = paths.migrations): Promise<string> {
-  if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) {
-    throw usageError(`invalid migration name "${name}"`, 'use lower-case letters, digits, - and _ (e.g. add_room_capacity)');
+/** What `migrate create` wrote: the file, the name in it, and the name as given. */
+export interface CreatedMigration {
+  file: string;
+  name: string;
+  given: string;
+  /** True when '-' in the given name became '_' in the file name. */
+  renamed: boolean;
+}
+
+/**
+ * Writes migrations/NNNN_name.sql with Up/Down sections. '-' becomes '_' in the file
+ * name (one spelling for every migration name in the ledger); the result says so.
+ */
+export async function createMigration(given: string, dir = paths.migrations): Promise<CreatedMigration> {
+  if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(given)) {
+    throw usageError(`invalid migration name "${given}"`, 'use lower-case letters, digits, - and _, starting with a letter or digit (e.g. add_room_capacity)');
   }
+  const name = given.replace(/-/g, '_');
   const files = await listMigrationFiles(dir);
   const last = files.reduce((max, f) => Math.max(max, Number(/^(\d+)/.exec(f.migration)?.[1] ?? 0)), 0);
-  const file = join(dir, `${String(last + 1).padStart(4, '0')}_${name.replace(/-/g, '_')}.sql`);
-  if (existsSync(file)) throw usageError(`${file} already exists`);
+  const file = join(dir, `${String(last + 1).padStart(4, '0')}_${name}.sql`);
+  if (existsSync(file)) throw usageError(`${file} already exists`, 'pick another name, or edit that file');
   await writeFile(file, TEMPLATE(name), { flag: 'wx' });
-  return file;
+  return { file, name, given, renamed: name !== given };
 }

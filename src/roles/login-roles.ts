@@ -1,12 +1,17 @@
-import type { Sql } from 'postgres';
-import { BookingDbError, usageError } from '../errors.js';
+import type { Sql, TransactionSql } from 'postgres';
+import { BookingDbError, isPgError, usageError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../db/ident.js';
 import { roleName, type RoleKind } from '../deploy/group-roles.js';
 import { generatePassword, scramVerifier } from './scram.js';
+import { setVerifier } from './set-verifier.js';
+import type { Duration } from './durations.js';
 
 /**
  * LOGIN roles that are members of one group role. Passwords are generated, sent as
- * SCRAM verifiers, and returned to the caller exactly once.
+ * SCRAM verifiers (as bind parameters, see ./set-verifier.ts), and handed to `deliver`
+ * inside the transaction that creates or changes the role: when delivery fails (the
+ * password file cannot be put in place) the role is rolled back, so no role or
+ * rotated password exists that nobody knows.
  */
 export const LOGIN_KINDS: RoleKind[] = ['app', 'reporting', 'backup', 'monitor'];
 
@@ -18,10 +23,43 @@ export interface LoginRole {
   connectionLimit: number;
 }
 
+/** Role settings `roles create app` gives each app login (ALTER ROLE ... SET). */
+export interface AppSessionLimits {
+  statementTimeout: Duration;
+  idleInTransactionTimeout: Duration;
+}
+
+export interface PasswordOptions {
+  /** Receives the password before the transaction commits; a throw rolls it back. */
+  deliver?: (password: string) => Promise<void>;
+}
+
+/** Exit 2 unless the name is a plain lower-case identifier PostgreSQL lets us create. */
 export function validateRoleName(name: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
     throw usageError(`invalid role name "${name}"`, 'use lower-case letters, digits and _ (max 63), starting with a letter');
   }
+  if (name.startsWith('pg_')) {
+    throw usageError(`invalid role name "${name}": names starting with pg_ are reserved by PostgreSQL`, 'pick a name without the pg_ prefix, e.g. booking_api');
+  }
+}
+
+/**
+ * Exit 2 when the role prefix would make group names PostgreSQL reserves (`pg` gives
+ * pg_app). config.ts checks the prefix's characters; this is the reserved-name rule,
+ * checked here too so `roles` never fails late on it.
+ */
+export function validateRolePrefix(prefix: string): void {
+  if (`${prefix}_`.startsWith('pg_')) {
+    throw usageError(`invalid role prefix "${prefix}": group roles would be named ${prefix}_app etc., and names starting with pg_ are reserved by PostgreSQL`,
+      'pick another --role-prefix (default bookingdb)');
+  }
+}
+
+/** Exit 2 unless kind is one of LOGIN_KINDS. */
+export function parseLoginKind(kind: string): RoleKind {
+  if (!(LOGIN_KINDS as string[]).includes(kind)) throw usageError(`unknown role kind "${kind}"`, `use one of: ${LOGIN_KINDS.join(', ')}`);
+  return kind as RoleKind;
 }
 
 async function isSuperuser(sql: Sql): Promise<boolean> {
@@ -29,39 +67,48 @@ async function isSuperuser(sql: Sql): Promise<boolean> {
   return Boolean(rolsuper);
 }
 
-async function setPassword(sql: Sql, statement: string, superuser: boolean): Promise<void> {
-  await sql.begin(async (tx) => {
-    // The verifier is not the password, but keep it out of the log too when we can.
-    if (superuser) {
-      await tx.unsafe("SET LOCAL log_statement = 'none'");
-      await tx.unsafe('SET LOCAL log_min_duration_statement = -1');
-    }
-    await tx.unsafe(statement);
-  });
+function alreadyExists(name: string): BookingDbError {
+  return usageError(`role "${name}" already exists`, `use \`bookingdb roles rotate ${name}\` for a new password`);
 }
 
-export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, name: string): Promise<{ name: string; group: string; password: string }> {
-  if (!LOGIN_KINDS.includes(kind)) throw usageError(`unknown role kind "${kind}"`, `use one of: ${LOGIN_KINDS.join(', ')}`);
+export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, name: string,
+  options: PasswordOptions & { limits?: AppSessionLimits } = {}): Promise<{ name: string; group: string; password: string }> {
+  parseLoginKind(kind);
   validateRoleName(name);
+  validateRolePrefix(prefix);
   const group = roleName(prefix, kind);
   const [g] = await sql`select 1 from pg_catalog.pg_roles where rolname = ${group}`;
   if (!g) throw new BookingDbError('not_deployed', `group role ${group} does not exist`, { exitCode: 4, hint: 'run `bookingdb deploy` first' });
   const [exists] = await sql`select 1 from pg_catalog.pg_roles where rolname = ${name}`;
-  if (exists) throw usageError(`role "${name}" already exists`, `use \`bookingdb roles rotate ${name}\` for a new password`);
+  if (exists) throw alreadyExists(name);
   // BYPASSRLS is an attribute, never inherited from a group: a backup login needs it
   // itself, or pg_dump fails under FORCE RLS. Only a superuser can grant it.
   const bypass = kind === 'backup';
   const superuser = await isSuperuser(sql);
-  if (bypass) {
-    if (!superuser) {
-      throw new BookingDbError('insufficient_privilege', 'a backup login needs BYPASSRLS, which only a superuser can grant', {
-        exitCode: 4, hint: 'run `roles create backup` as a superuser',
-      });
-    }
+  if (bypass && !superuser) {
+    throw new BookingDbError('insufficient_privilege', 'a backup login needs BYPASSRLS, which only a superuser can grant', {
+      exitCode: 4, hint: 'run `roles create backup` as a superuser',
+    });
   }
   const password = generatePassword();
-  await setPassword(sql, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${bypass ? 'BYPASSRLS' : 'NOBYPASSRLS'} IN ROLE ${quoteIdent(group)} PASSWORD ${quoteLiteral(scramVerifier(password))}`, superuser);
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${bypass ? 'BYPASSRLS' : 'NOBYPASSRLS'} IN ROLE ${quoteIdent(group)}`);
+      if (options.limits) await applyLimits(tx, name, options.limits);
+      await setVerifier(tx, name, scramVerifier(password), superuser);
+      await options.deliver?.(password);
+    });
+  } catch (error) {
+    if (isPgError(error) && (error.code === '42710' || error.code === '23505')) throw alreadyExists(name);
+    throw error;
+  }
   return { name, group, password };
+}
+
+/** Values are validated Durations (digits and a unit), so quoting them as literals is safe. */
+async function applyLimits(tx: TransactionSql, name: string, limits: AppSessionLimits): Promise<void> {
+  await tx.unsafe(`ALTER ROLE ${quoteIdent(name)} SET statement_timeout = ${quoteLiteral(limits.statementTimeout.text)}`);
+  await tx.unsafe(`ALTER ROLE ${quoteIdent(name)} SET idle_in_transaction_session_timeout = ${quoteLiteral(limits.idleInTransactionTimeout.text)}`);
 }
 
 export async function listLoginRoles(sql: Sql, prefix: string): Promise<LoginRole[]> {
@@ -78,14 +125,20 @@ export async function listLoginRoles(sql: Sql, prefix: string): Promise<LoginRol
   return rows.map((r) => ({ name: String(r.rolname), groups: r.groups as string[], canLogin: Boolean(r.rolcanlogin), validUntil: (r.valid_until as string | null) ?? null, connectionLimit: Number(r.rolconnlimit) }));
 }
 
-export async function rotatePassword(sql: Sql, prefix: string, name: string): Promise<{ name: string; password: string }> {
+/** New password; the old one stays valid unless the new one was delivered (same transaction). */
+export async function rotatePassword(sql: Sql, prefix: string, name: string, options: PasswordOptions = {}): Promise<{ name: string; password: string }> {
   validateRoleName(name);
+  validateRolePrefix(prefix);
   const members = await listLoginRoles(sql, prefix);
   const role = members.find((m) => m.name === name);
   if (!role || !role.canLogin) {
     throw usageError(`"${name}" is not a bookingdb login role`, 'see `bookingdb roles list`; only roles created with `roles create` can be rotated');
   }
   const password = generatePassword();
-  await setPassword(sql, `ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(scramVerifier(password))}`, await isSuperuser(sql));
+  const superuser = await isSuperuser(sql);
+  await sql.begin(async (tx) => {
+    await setVerifier(tx, name, scramVerifier(password), superuser);
+    await options.deliver?.(password);
+  });
   return { name, password };
 }

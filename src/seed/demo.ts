@@ -2,8 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Sql } from 'postgres';
-import { BookingDbError, ExitCode, usageError } from '../errors.js';
+import { BookingDbError, ExitCode } from '../errors.js';
 import { paths } from '../paths.js';
+import { parseInteger, type IntegerRange } from '../validate.js';
 
 /** The size of a demo data set (`bookingdb seed demo` flags). */
 export interface SeedOptions {
@@ -25,12 +26,22 @@ export interface SeedResult {
   seconds: number;
 }
 
-const LIMITS: Record<keyof SeedOptions, [number, number]> = {
-  tenants: [1, 1000],
-  locationsPerTenant: [1, 50],
-  resourcesPerLocation: [1, 200],
-  days: [1, 3650],
-  bookings: [0, 50_000_000],
+/** A seed run: what it created, what it skipped, and how many bookings could fit. */
+export interface SeedReport {
+  seeded: SeedResult;
+  /** Slugs of the demo tenants that already existed (left as they are). */
+  skipped: string[];
+  /** Bookings that fit the new tenants' hours and time off; seeded = min(requested, capacity). */
+  capacity: number;
+}
+
+/** The allowed sizes, by option, with the flag that sets each. */
+export const SEED_LIMITS: Record<keyof SeedOptions, IntegerRange & { flag: string }> = {
+  tenants: { flag: '--tenants', min: 1, max: 1000 },
+  locationsPerTenant: { flag: '--locations-per-tenant', min: 1, max: 50 },
+  resourcesPerLocation: { flag: '--resources-per-location', min: 1, max: 200 },
+  days: { flag: '--days', min: 1, max: 3650 },
+  bookings: { flag: '--bookings', min: 0, max: 50_000_000 },
 };
 
 const SEEDED_TABLES = [
@@ -47,12 +58,23 @@ const SEEDED_TABLES = [
  * million bookings take about a minute. Bookings are non-overlapping by construction.
  * Needs a superuser or BYPASSRLS connection (many tenants per statement); as
  * superuser it skips foreign-key triggers for speed, the data being consistent by
- * construction. Re-running skips the demo tenants that exist. Never prints.
+ * construction. Re-running skips the demo tenants that exist (and says which). Runs
+ * with search_path = pg_catalog, pg_temp pinned for its transaction and on every seed
+ * function, whatever the connection's search_path, so nothing planted in public runs
+ * as the superuser. Exit 4 on a database that was never deployed. Never prints.
  */
-export async function seedDemo(sql: Sql, options: SeedOptions): Promise<SeedResult> {
+export async function seedDemo(sql: Sql, options: SeedOptions): Promise<SeedReport> {
   validateOptions(options);
   const started = performance.now();
   const scripts = await readSeedScripts();
+
+  const [deployed] = await sql`select pg_catalog.to_regclass('booking.tenants') is not null as ok`;
+  if (!deployed?.ok) {
+    throw new BookingDbError('not_deployed', 'the database has no bookingdb schema yet (booking.tenants is missing)', {
+      hint: 'run `bookingdb deploy` first (or `bookingdb deploy --demo`, which deploys and seeds)',
+      exitCode: ExitCode.precondition,
+    });
+  }
 
   const [role] = await sql<{ rolsuper: boolean; rolbypassrls: boolean }[]>`
     select rolsuper, rolbypassrls from pg_catalog.pg_roles where rolname = current_user`;
@@ -65,9 +87,10 @@ export async function seedDemo(sql: Sql, options: SeedOptions): Promise<SeedResu
   }
 
   const row = await sql.begin(async (tx) => {
+    await tx.unsafe('SET LOCAL search_path = pg_catalog, pg_temp');
     if (role.rolsuper) await tx`set local session_replication_role = replica`;
     for (const text of scripts) await tx.unsafe(text);
-    const [counts] = await tx<Record<string, string>[]>`
+    const [counts] = await tx<Record<string, string | string[]>[]>`
       select * from pg_temp.seed_demo(${options.tenants}::integer, ${options.locationsPerTenant}::integer,
                                       ${options.resourcesPerLocation}::integer, ${options.days}::integer,
                                       ${options.bookings}::bigint)`;
@@ -77,24 +100,24 @@ export async function seedDemo(sql: Sql, options: SeedOptions): Promise<SeedResu
   await sql.unsafe(`analyze ${SEEDED_TABLES.join(', ')}`);
 
   return {
-    tenants: Number(row.tenants),
-    locations: Number(row.locations),
-    resources: Number(row.resources),
-    services: Number(row.services),
-    customers: Number(row.customers),
-    bookings: Number(row.bookings),
-    seconds: Math.round((performance.now() - started) / 100) / 10,
+    seeded: {
+      tenants: Number(row.tenants),
+      locations: Number(row.locations),
+      resources: Number(row.resources),
+      services: Number(row.services),
+      customers: Number(row.customers),
+      bookings: Number(row.bookings),
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    },
+    skipped: (row.skipped as string[] | null) ?? [],
+    capacity: Number(row.capacity),
   };
 }
 
-/** Exit 2 unless every size is a whole number in range; the CLI calls it before connecting. */
+/** Exit 2 unless every size is a whole number in range (named by its flag); the CLI calls it before connecting. */
 export function validateOptions(options: SeedOptions): void {
-  for (const [key, [min, max]] of Object.entries(LIMITS) as [keyof SeedOptions, [number, number]][]) {
-    const value = options[key];
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw usageError(`seed option ${key} must be a whole number from ${min} to ${max} (got ${String(value)})`,
-        'pass e.g. --tenants 20 --locations-per-tenant 2 --resources-per-location 10 --days 365 --bookings 1000000');
-    }
+  for (const [key, range] of Object.entries(SEED_LIMITS) as [keyof SeedOptions, IntegerRange & { flag: string }][]) {
+    parseInteger(range.flag, options[key], range);
   }
 }
 

@@ -50,6 +50,10 @@ describe('roles create / rotate / list', () => {
 
     const [stmts] = await db.sql`select count(*)::int as n from ext.pg_stat_statements where query like ${'%' + password + '%'} or query like ${'%' + newPassword + '%'}`;
     expect(stmts.n).toBe(0);
+    // nor the SCRAM verifier (what CREATE/ALTER ROLE ... PASSWORD would carry as text)
+    const verifiers = await db.sql`select query from ext.pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database()) and query like '%SCRAM-SHA-256$%'`;
+    expect(verifiers.map((v) => v.query)).toEqual([]);
     if (inject('serverLog')) {
       const log = readFileSync(inject('serverLog'), 'utf8').slice(logBefore);
       expect(log).not.toContain(password);

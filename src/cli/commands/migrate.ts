@@ -8,8 +8,8 @@ export function registerMigrate(program: Command): void {
 
   const runner = (direction: 'up' | 'down') => action(async (ctx, opts) => {
     const { migrate: run } = await import('../../migrate/migrate.js');
-    const count = opts.count === undefined ? undefined : Number(opts.count);
-    if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw usageError(`--count must be a whole number >= 1, got "${opts.count}"`);
+    const { optionalInteger } = await import('../../validate.js');
+    const count = optionalInteger('--count', opts.count as string | undefined, { min: 1, max: 10_000 });
     const target = await ctx.target();
     if (direction === 'down' && !ctx.yes) {
       if (!ctx.canPrompt) throw usageError('migrate down reverts schema changes and may drop data: pass --yes to confirm');
@@ -60,7 +60,8 @@ export function registerMigrate(program: Command): void {
   migrate.command('create <name>').description('write migrations/NNNN_<name>.sql with Up and Down sections')
     .action(action(async (ctx, _opts, name: string) => {
       const { createMigration } = await import('../../migrate/migrate.js');
-      const file = await createMigration(name);
-      await ctx.out.result({ ok: true, file }, () => `created ${file}`);
+      const created = await createMigration(name);
+      await ctx.out.result({ ok: true, ...created }, () =>
+        `created ${created.file}${created.renamed ? ` (migration ${created.name}: '-' became '_' in the file name)` : ''}`);
     }));
 }

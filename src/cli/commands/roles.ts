@@ -1,25 +1,18 @@
 import type { Command } from 'commander';
-import { chmod, writeFile } from 'node:fs/promises';
 import { action, withTargetSql } from './action.js';
 import { renderTable } from '../output.js';
 import { usageError } from '../../errors.js';
 import type { Context } from '../context.js';
+import type { PasswordFile } from '../../roles/password-file.js';
 
 /**
  * The one command family that hands out a password: once, to a 0600 file with
- * --password-file, or to an interactive terminal. Never to a pipe or a log.
+ * --password-file, or to an interactive terminal. Never to a pipe or a log. The file
+ * is checked and created before connecting and put in place inside the transaction
+ * that sets the password, so a bad path changes nothing on the server.
  */
-async function deliverPassword(ctx: Context, file: string | undefined, role: string, password: string): Promise<Record<string, unknown>> {
-  if (file) {
-    await writeFile(file, `${password}\n`, { mode: 0o600 });
-    await chmod(file, 0o600);
-    ctx.out.info(`password for ${role} written to ${file} (mode 0600)`);
-    return { passwordFile: file };
-  }
-  process.stderr.write(`password for ${role} (shown once, store it now):\n`);
-  ctx.out.printSecret(password);
-  return {};
-}
+export const DEFAULT_APP_STATEMENT_TIMEOUT = '5s';
+export const DEFAULT_APP_IDLE_IN_TRANSACTION_TIMEOUT = '60s';
 
 function requireDelivery(ctx: Context, file: string | undefined): void {
   if (!file && !(process.stdout.isTTY && !ctx.out.json)) {
@@ -27,33 +20,93 @@ function requireDelivery(ctx: Context, file: string | undefined): void {
   }
 }
 
+/** The deliver hook for the core: write, then rename into place (before commit). */
+function deliverTo(file: PasswordFile | undefined): ((password: string) => Promise<void>) | undefined {
+  return file ? async (password) => { await file.write(password); await file.commit(); } : undefined;
+}
+
+function showOnce(ctx: Context, file: PasswordFile | undefined, role: string, password: string): Record<string, unknown> {
+  if (file) {
+    ctx.out.info(`password for ${role} written to ${file.path} (mode 0600)`);
+    return { passwordFile: file.path };
+  }
+  process.stderr.write(`password for ${role} (shown once, store it now):\n`);
+  ctx.out.printSecret(password);
+  return {};
+}
+
+async function preparedFile(path: string | undefined): Promise<PasswordFile | undefined> {
+  if (path === undefined) return undefined;
+  const { preparePasswordFile } = await import('../../roles/password-file.js');
+  return preparePasswordFile(String(path));
+}
+
+async function appLimits(ctx: Context, kind: string, opts: Record<string, any>) {
+  const { parseDuration } = await import('../../roles/durations.js');
+  if (kind !== 'app') {
+    for (const flag of ['statementTimeout', 'idleInTransactionTimeout']) {
+      if (opts[flag] !== undefined) throw usageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to app logins only`, 'leave it out for this kind');
+    }
+    return undefined;
+  }
+  // roles.appStatementTimeout comes from helper B's config schema; read defensively.
+  const configured = (ctx.settings as { appStatementTimeout?: string }).appStatementTimeout;
+  const statementTimeout = opts.statementTimeout !== undefined
+    ? parseDuration('--statement-timeout', String(opts.statementTimeout))
+    : parseDuration('roles.appStatementTimeout', configured ?? DEFAULT_APP_STATEMENT_TIMEOUT);
+  const idleInTransactionTimeout = parseDuration('--idle-in-transaction-timeout', String(opts.idleInTransactionTimeout ?? DEFAULT_APP_IDLE_IN_TRANSACTION_TIMEOUT));
+  return { statementTimeout, idleInTransactionTimeout };
+}
+
 export function registerRoles(program: Command): void {
   const roles = program.command('roles').description('LOGIN roles in the bookingdb group roles');
   roles.command('create <kind>').description('create a LOGIN role in a group: app, reporting, backup or monitor')
     .requiredOption('--name <name>', 'the new role name')
-    .option('--password-file <path>', 'write the generated password here (mode 0600) instead of showing it')
+    .option('--password-file <path>', 'write the generated password to this new file (mode 0600) instead of showing it')
+    .option('--statement-timeout <duration>', `app logins: statement_timeout for the login, e.g. 5s, 500ms; 0 disables (default ${DEFAULT_APP_STATEMENT_TIMEOUT})`)
+    .option('--idle-in-transaction-timeout <duration>', `app logins: idle_in_transaction_session_timeout; 0 disables (default ${DEFAULT_APP_IDLE_IN_TRANSACTION_TIMEOUT})`)
     .addHelpText('after', '\nexample:\n  bookingdb roles create app --name booking_api --password-file ./booking_api.pw')
     .action(action(async (ctx, opts, kind: string) => {
       requireDelivery(ctx, opts.passwordFile);
-      const { createLoginRole } = await import('../../roles/login-roles.js');
-      await withTargetSql(ctx, async (sql) => {
-        const role = await createLoginRole(sql, ctx.settings.rolePrefix, kind as never, String(opts.name));
-        const delivered = await deliverPassword(ctx, opts.passwordFile, role.name, role.password);
-        if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, group: role.group, ...delivered });
-        else ctx.out.info(`created login role ${role.name} in ${role.group}`);
-      });
+      const { createLoginRole, parseLoginKind, validateRoleName, validateRolePrefix } = await import('../../roles/login-roles.js');
+      const roleKind = parseLoginKind(kind);
+      validateRoleName(String(opts.name));
+      validateRolePrefix(ctx.settings.rolePrefix);
+      const limits = await appLimits(ctx, roleKind, opts);
+      const file = await preparedFile(opts.passwordFile);
+      try {
+        await withTargetSql(ctx, async (sql) => {
+          const role = await createLoginRole(sql, ctx.settings.rolePrefix, roleKind, String(opts.name), { limits, deliver: deliverTo(file) });
+          const delivered = showOnce(ctx, file, role.name, role.password);
+          const settings = limits ? { statementTimeout: limits.statementTimeout.text, idleInTransactionTimeout: limits.idleInTransactionTimeout.text } : undefined;
+          if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, group: role.group, ...delivered, ...(settings ? { settings } : {}) });
+          else {
+            ctx.out.info(`created login role ${role.name} in ${role.group}`);
+            if (settings) ctx.out.info(`set statement_timeout = ${settings.statementTimeout}, idle_in_transaction_session_timeout = ${settings.idleInTransactionTimeout} for ${role.name}`);
+          }
+        });
+      } finally {
+        await file?.discard();
+      }
     }));
   roles.command('rotate <name>').description('give a login role a new generated password')
-    .option('--password-file <path>', 'write the new password here (mode 0600) instead of showing it')
+    .option('--password-file <path>', 'write the new password here (mode 0600, replacing a file of yours) instead of showing it')
     .action(action(async (ctx, opts, name: string) => {
       requireDelivery(ctx, opts.passwordFile);
-      const { rotatePassword } = await import('../../roles/login-roles.js');
-      await withTargetSql(ctx, async (sql) => {
-        const role = await rotatePassword(sql, ctx.settings.rolePrefix, name);
-        const delivered = await deliverPassword(ctx, opts.passwordFile, role.name, role.password);
-        if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, ...delivered });
-        else ctx.out.info(`rotated the password of ${role.name}`);
-      });
+      const { rotatePassword, validateRoleName, validateRolePrefix } = await import('../../roles/login-roles.js');
+      validateRoleName(name);
+      validateRolePrefix(ctx.settings.rolePrefix);
+      const file = await preparedFile(opts.passwordFile);
+      try {
+        await withTargetSql(ctx, async (sql) => {
+          const role = await rotatePassword(sql, ctx.settings.rolePrefix, name, { deliver: deliverTo(file) });
+          const delivered = showOnce(ctx, file, role.name, role.password);
+          if (ctx.out.json) ctx.out.printJson({ ok: true, role: role.name, ...delivered });
+          else ctx.out.info(`rotated the password of ${role.name}`);
+        });
+      } finally {
+        await file?.discard();
+      }
     }));
   roles.command('list').description('login roles and their groups')
     .action(action(async (ctx) => {
