@@ -50,7 +50,7 @@ export async function listSqlFiles(dir: string): Promise<SqlFile[]> {
   return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-const ROLE_PATTERN = /\bbookingdb_(owner|app|reporting|backup|monitor)\b/g;
+const ROLE_PATTERN = /\bbookingdb_(owner|app|reporting|backup|monitor|ops)\b/g;
 
 /** Rewrites the default role names for a configured prefix (identity for `bookingdb`). */
 export function renderRoles(text: string, prefix: string): string {

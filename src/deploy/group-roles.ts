@@ -6,7 +6,7 @@ import { quoteIdent } from '../db/ident.js';
  * Roles are cluster-wide, so deploys of different databases on one server may race
  * to create them: ensureGroupRoles runs in its own short transaction and retries.
  */
-export type RoleKind = 'owner' | 'app' | 'reporting' | 'backup' | 'monitor';
+export type RoleKind = 'owner' | 'app' | 'reporting' | 'backup' | 'monitor' | 'ops';
 
 interface RoleSpec {
   kind: RoleKind;
@@ -20,7 +20,15 @@ const SPECS: RoleSpec[] = [
   { kind: 'reporting', bypassrls: false, memberOf: [] },
   { kind: 'backup', bypassrls: true, memberOf: ['pg_read_all_data'] },
   { kind: 'monitor', bypassrls: false, memberOf: ['pg_monitor'] },
+  // Owns only the audited SECURITY DEFINER functions that must see every tenant
+  // (health counts, maintenance) and the reporting materialized views. BYPASSRLS so
+  // those see across tenants while the owner stays behind FORCE RLS. Nobody logs in
+  // as it and no role is made a member of it.
+  { kind: 'ops', bypassrls: true, memberOf: [] },
 ];
+
+/** Every group role kind, in the order deploy creates them. */
+export const GROUP_KINDS: RoleKind[] = SPECS.map((s) => s.kind);
 
 export function roleName(prefix: string, kind: RoleKind): string {
   return `${prefix}_${kind}`;

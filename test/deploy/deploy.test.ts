@@ -143,13 +143,13 @@ describe('deploy with another role prefix', () => {
       expect(await db.sql`select 1 from pg_roles where rolname like 'bookingdb\\_%' and pg_has_role(rolname, ${`${prefix}_app`}, 'MEMBER')`).toHaveLength(0);
     }
     const roles = await a.sql`select rolname, rolbypassrls, rolcanlogin from pg_roles where rolname like ${prefix + '\\_%'} order by 1`;
-    // all NOLOGIN; only the backup group bypasses RLS
+    // all NOLOGIN; only the backup and ops groups bypass RLS
     expect(roles.map((r) => `${r.rolname}:${r.rolbypassrls}:${r.rolcanlogin}`)).toEqual(
-      ['app:false', 'backup:true', 'monitor:false', 'owner:false', 'reporting:false'].map((s) => `${prefix}_${s}:false`));
+      ['app:false', 'backup:true', 'monitor:false', 'ops:true', 'owner:false', 'reporting:false'].map((s) => `${prefix}_${s}:false`));
     // clean up: the databases go with the file; the roles are cluster-wide
     await Promise.all([a.sql.end(), b.sql.end()]);
     const admin = pool(adminUrl(), 1);
     for (const db of [a, b]) await admin.unsafe(`drop database "${db.name}" with (force)`);
-    for (const kind of ['app', 'reporting', 'backup', 'monitor', 'owner']) await admin.unsafe(`drop role "${prefix}_${kind}"`);
+    for (const kind of ['app', 'reporting', 'backup', 'monitor', 'ops', 'owner']) await admin.unsafe(`drop role "${prefix}_${kind}"`);
   });
 });

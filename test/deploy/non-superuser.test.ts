@@ -38,3 +38,45 @@ describe('deploy without superuser', () => {
     await db.sql.unsafe(`drop role ${name}`);
   });
 });
+
+describe('repeatable files that run as bookingdb_ops', () => {
+  const probe = `-- bookingdb: run as ops
+CREATE OR REPLACE FUNCTION ops.probe_tenant_count() RETURNS bigint
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.count(*) FROM booking.tenants $$;
+`;
+
+  it('are owned by bookingdb_ops, see every tenant, and PUBLIC cannot execute them', async () => {
+    const db = await createTestDatabase();
+    await db.sql`insert into booking.tenants (slug, name) values ('ops-probe-a', 'A'), ('ops-probe-b', 'B')`;
+    const pkg = await copyPackage();
+    writeFileSync(join(pkg.dir, 'sql/schema/50-ops/900-probe.sql'), probe);
+    const r = await runCli(['deploy', '--database-url', db.url], { bin: pkg.bin });
+    expect(r.code, r.stderr).toBe(0);
+    const [fn] = await db.sql`select pg_get_userbyid(proowner) as owner, has_function_privilege('public', oid, 'EXECUTE') as public_exec
+                                from pg_proc where oid = 'ops.probe_tenant_count()'::regprocedure`;
+    expect(fn).toEqual({ owner: 'bookingdb_ops', public_exec: false });
+    // the function sees both tenants although the owner role (under FORCE RLS) sees none
+    await db.sql.unsafe('grant execute on function ops.probe_tenant_count() to bookingdb_owner');
+    const counts = await db.sql.begin(async (tx) => {
+      await tx.unsafe('set local role bookingdb_owner');
+      const [direct] = await tx`select count(*)::int as n from booking.tenants`;
+      const [viaOps] = await tx`select ops.probe_tenant_count()::int as n`;
+      return { direct: direct.n, viaOps: viaOps.n };
+    });
+    expect(counts).toEqual({ direct: 0, viaOps: 2 });
+  });
+
+  it('a deploy by a login in bookingdb_owner that must change one stops with exit 4 and changes nothing', async () => {
+    const db = await createTestDatabase();
+    const name = uniqueName('deployer');
+    await db.sql.unsafe(`create role ${name} login password 'deployer-pw-2' in role bookingdb_owner`);
+    const pkg = await copyPackage();
+    writeFileSync(join(pkg.dir, 'sql/schema/50-ops/900-probe.sql'), probe);
+    const r = await runCli(['deploy', '--database-url', asUser(db.url, name, 'deployer-pw-2')], { bin: pkg.bin });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/sql\/schema\/50-ops\/900-probe\.sql must be applied as bookingdb_ops/);
+    expect(await db.sql`select to_regprocedure('ops.probe_tenant_count()') as f`).toEqual([{ f: null }]);
+    await db.sql.unsafe(`drop owned by ${name}; drop role ${name}`);
+  });
+});
