@@ -5,6 +5,7 @@ import { registerRoles } from './roles.js';
 import { registerLocal } from './local.js';
 import { registerSeed } from './seed.js';
 import { registerSlowQueries } from './slow-queries.js';
+import { registerDoctor } from './doctor.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerSeed(program);
   registerLocal(program);
   registerSlowQueries(program);
+  registerDoctor(program);
 }
