@@ -132,9 +132,7 @@ function toStatement(r: Record<string, unknown>, grading: GradingOptions): SlowS
 export async function listSlowQueries(sql: Sql, options: SlowQueriesOptions): Promise<SlowQueriesReport> {
   const grading = options.grading ?? DEFAULT_GRADING;
   const sorts: SortKey[] = options.sort ? [options.sort] : ['total', 'mean'];
-  const [preflightSql, statementsSql, totalsSql, infoSql] = await Promise.all(
-    ['extension', 'statements', 'totals', 'stats-reset'].map(queryText),
-  );
+  const [preflightSql, statementsSql, infoSql] = await Promise.all(['extension', 'statements', 'stats-reset'].map(queryText));
   return sql.begin('read only', async (tx) => {
     // one marked statement, so the tool's own settings stay out of the list too
     await tx.unsafe("/* bookingdb slow-queries */ select pg_catalog.set_config('statement_timeout', $1, true), pg_catalog.set_config('lock_timeout', '1000', true)",
@@ -147,15 +145,10 @@ export async function listSlowQueries(sql: Sql, options: SlowQueriesOptions): Pr
     const schema = quoteIdent(String(pre.schema));
     const view = `${schema}.pg_stat_statements`;
     let info: Record<string, unknown> | undefined;
-    let totals: Record<string, unknown>;
-    const lists: SlowQueryList[] = [];
+    let rows: Record<string, unknown>[];
     try {
       [info] = await tx.unsafe(infoSql.replaceAll('@pgss_info@', `${schema}.pg_stat_statements_info`));
-      [totals] = await tx.unsafe(totalsSql.replaceAll('@pgss@', view));
-      for (const sort of sorts) {
-        const rows = await tx.unsafe(statementsSql.replaceAll('@pgss@', view), [options.minMs, options.limit, sort]);
-        lists.push({ sort, statements: rows.map((r) => toStatement(r, grading)) });
-      }
+      rows = await tx.unsafe(statementsSql.replaceAll('@pgss@', view), [options.minMs, options.limit, sorts]);
     } catch (error) {
       // 55000: "pg_stat_statements must be loaded via shared_preload_libraries"
       if (isPgError(error) && error.code === '55000' && /shared_preload_libraries/.test(error.message)) {
@@ -163,13 +156,21 @@ export async function listSlowQueries(sql: Sql, options: SlowQueriesOptions): Pr
       }
       throw error;
     }
+    const statements = rows.filter((r) => r.queryid !== null).map((r) => ({ r, s: toStatement(r, grading) }));
+    const lists: SlowQueryList[] = sorts.map((sort) => ({
+      sort,
+      statements: statements
+        .filter(({ r }) => Number(r[`rank_${sort}`]) <= options.limit)
+        .sort((a, b) => Number(a.r[`rank_${sort}`]) - Number(b.r[`rank_${sort}`]))
+        .map(({ s }) => s),
+    }));
     return {
       database: String(pre.database),
       extension: { schema: String(pre.schema), version: String(pre.version) },
       statsSince: info?.stats_reset ? new Date(info.stats_reset as string).toISOString() : null,
       evicted: info ? num(info.dealloc) : null,
-      databaseStatements: num(totals.statements),
-      databaseTotalMs: num(totals.total_ms),
+      databaseStatements: num(rows[0]?.database_statements),
+      databaseTotalMs: num(rows[0]?.database_total_ms),
       limit: options.limit,
       minMs: options.minMs,
       lists,

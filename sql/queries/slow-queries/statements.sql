@@ -1,11 +1,13 @@
 /* bookingdb slow-queries: the marker in this comment keeps this statement out of its own list */
 -- The statements of the current database (dbid) from pg_stat_statements, summed over
--- the roles that ran them (one row per queryid and toplevel), with each one's share of
--- the database's total execution time (computed before the filters, so shares do not
--- change with --min-ms or --limit). Text is PostgreSQL's normalised text: constants are
+-- the roles that ran them (one row per queryid and toplevel), ranked by total time, mean
+-- time and calls in ONE read of the view (each read loads the whole query-text file).
+-- Shares are of the database's total execution time before the filters, so they do not
+-- change with --min-ms or --limit. Text is PostgreSQL's normalised text: constants are
 -- $n placeholders. @pgss@ is replaced by the quoted view name (the extension's schema is
--- found first; deploy puts it in `ext`).
---   $1 minimum mean execution time in ms, $2 row limit, $3 sort key: total | mean | calls
+-- found first; deploy puts it in `ext`). Always returns at least one row (the totals;
+-- queryid NULL when no statement passes the filters).
+--   $1 minimum mean execution time in ms, $2 rows per ranking, $3 rankings wanted (total, mean, calls)
 with per_query as (
   select s.queryid, s.toplevel,
          min(s.query) as query,
@@ -23,14 +25,22 @@ with per_query as (
      and s.query not like '%bookingdb slow-queries%'
    group by s.queryid, s.toplevel
 ), everything as (
-  select coalesce(sum(p.total_ms), 0) as total_ms from per_query p
+  select coalesce(sum(p.total_ms), 0)::float8 as total_ms, count(*)::int as statements from per_query p
+), ranked as (
+  select p.*, p.total_ms / p.calls as mean_ms,
+         row_number() over (order by p.total_ms desc, p.queryid) as rank_total,
+         row_number() over (order by p.total_ms / p.calls desc, p.total_ms desc, p.queryid) as rank_mean,
+         row_number() over (order by p.calls desc, p.total_ms desc, p.queryid) as rank_calls
+    from per_query p
+   where p.calls > 0 and p.total_ms / p.calls >= $1
 )
-select p.queryid::text as queryid, p.toplevel, p.query, p.calls, p.total_ms,
-       case when p.calls > 0 then p.total_ms / p.calls else 0 end as mean_ms,
-       p.max_ms, p.rows, p.blks_hit, p.blks_read, p.temp_blks_written, p.roles,
-       case when e.total_ms > 0 then p.total_ms / e.total_ms end as share
-  from per_query p cross join everything e
- where p.calls > 0 and p.total_ms / p.calls >= $1
- order by case $3 when 'mean' then p.total_ms / p.calls when 'calls' then p.calls else p.total_ms end desc,
-          p.total_ms desc, p.queryid
- limit $2
+select r.queryid::text as queryid, r.toplevel, r.query, r.calls, r.total_ms, r.mean_ms,
+       r.max_ms, r.rows, r.blks_hit, r.blks_read, r.temp_blks_written, r.roles,
+       r.rank_total, r.rank_mean, r.rank_calls,
+       case when e.total_ms > 0 then r.total_ms / e.total_ms end as share,
+       e.total_ms as database_total_ms, e.statements as database_statements
+  from everything e
+  left join ranked r
+    on ('total' = any($3::text[]) and r.rank_total <= $2)
+    or ('mean' = any($3::text[]) and r.rank_mean <= $2)
+    or ('calls' = any($3::text[]) and r.rank_calls <= $2)
