@@ -4,6 +4,8 @@ import { registerMigrate } from './migrate.js';
 import { registerRoles } from './roles.js';
 import { registerLocal } from './local.js';
 import { registerSeed } from './seed.js';
+import { registerSlowQueries } from './slow-queries.js';
+import { registerDoctor } from './doctor.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -12,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerRoles(program);
   registerSeed(program);
   registerLocal(program);
+  registerSlowQueries(program);
+  registerDoctor(program);
 }
