@@ -40,3 +40,32 @@ describe('URL parsing', () => {
     expect(withDatabase('postgres://a:b@h:5433/one?sslmode=require', 'two')).toBe('postgres://a:b@h:5433/two?sslmode=require');
   });
 });
+
+describe('URL parameters and the target', () => {
+  it('decodes the database name once', () => {
+    expect(parseDatabaseUrl('postgres://a@h/my%20db', {}).database).toBe('my db');
+    expect(parseDatabaseUrl('postgres://a@h/b%C3%BCro', {}).database).toBe('büro');
+    expect(parseDatabaseUrl(withDatabase('postgres://a:b@h/x', 'my db'), {}).database).toBe('my db');
+  });
+
+  it('rejects unknown parameters and invalid values, naming the parameter (exit 2)', () => {
+    for (const [q, re] of [['sslmode=bogus', /sslmode/], ['foo=1', /unknown database URL parameter "foo"/], ['connect_timeout=1e3', /connect_timeout/], ['target_session_attrs=x', /target_session_attrs/]] as const) {
+      try {
+        parseDatabaseUrl(`postgres://a:topsecret@h/db?${q}`, {});
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { exitCode: number }).exitCode).toBe(2);
+        expect((error as Error).message).toMatch(re);
+        expect((error as Error).message).not.toContain('topsecret');
+      }
+    }
+  });
+
+  it('accepts the libpq parameters that make sense, and takes libpq defaults from the environment', () => {
+    const t = parseDatabaseUrl('postgres://a@h/db?sslmode=verify-full&sslrootcert=/ca.pem&application_name=x&options=-c%20a%3Db&target_session_attrs=read-write&connect_timeout=5', {});
+    expect(t).toMatchObject({ sslmode: 'verify-full', params: { sslrootcert: '/ca.pem', application_name: 'x', options: '-c a=b', connect_timeout: '5' } });
+    expect(parseDatabaseUrl('postgres://h/db', { PGUSER: 'envuser', PGSSLMODE: 'require', PGPASSWORD: 'pw' })).toMatchObject({ user: 'envuser', sslmode: 'require', password: 'pw' });
+    expect(parseDatabaseUrl('postgres://u@h/db', {}).sslmode).toBe('prefer');
+    expect(() => parseDatabaseUrl('postgres://u@h/db', { PGSSLMODE: 'nope' })).toThrow(/PGSSLMODE/);
+  });
+});
