@@ -4,6 +4,9 @@ import { BookingDbError, ExitCode, isPgError } from '../errors.js';
 import { parseDatabaseUrl, redactSecrets, redactUrl, formatDatabaseUrl, type ConnectionTarget } from './url.js';
 import { lookupPgpass, pgpassPath } from './pgpass.js';
 import { tlsOptions } from './tls.js';
+import { warnOnce } from './connect-warnings.js';
+
+export { setConnectionWarnings } from './connect-warnings.js';
 
 export type Sql = postgres.Sql;
 
@@ -14,20 +17,6 @@ export interface ConnectOptions {
   max?: number;
   /** Receives server NOTICEs (postgres.js would print them to stdout by default). */
   onNotice?: (message: string) => void;
-}
-
-let warnSink: (message: string) => void = (m) => process.stderr.write(`warning: ${redactSecrets(m)}\n`);
-const warned = new Set<string>();
-
-/** Where connection warnings (e.g. a group-readable ~/.pgpass) go; the CLI points it at its output. */
-export function setConnectionWarnings(sink: (message: string) => void): void {
-  warnSink = sink;
-}
-
-function warnOnce(message: string): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  warnSink(message);
 }
 
 /** First bytes a PostgreSQL server may send: S/N (answer to SSLRequest), R (auth), E (error), v (protocol), N (notice). */
