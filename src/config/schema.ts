@@ -76,7 +76,9 @@ export function validateConfig(input: unknown): { ok: true; config: ConfigFile }
   const result = configSchema.safeParse(input);
   if (result.success) return { ok: true, config: result.data };
   const issue = result.error.issues[0];
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+  if (!issue) return { ok: false, message: 'invalid config file', hint: 'fix the file' };
+  const others = new Set(result.error.issues.slice(1).map((i) => i.path.join('.')).filter((p) => p !== issue.path.join('.'))).size;
+  const more = others ? ` (and ${others} more)` : '';
   const at = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const key = [...issue.path.map(String), issue.keys[0]].join('.');
