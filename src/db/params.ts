@@ -46,6 +46,21 @@ export const URL_PARAMETERS: Record<string, ParamSpec> = {
   target_session_attrs: { validate: oneOf(TARGET_SESSION_ATTRS) },
 };
 
+/** libpq parameters bookingdb knows but cannot honour (postgres.js has no equivalent). */
+export const UNSUPPORTED_LIBPQ = new Set([
+  'hostaddr', 'client_encoding', 'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout',
+  'replication', 'gssencmode', 'gsslib', 'gssdelegation', 'krbsrvname', 'channel_binding', 'require_auth', 'sslnegotiation',
+  'sslcompression', 'sslcrl', 'sslcrldir', 'sslsni', 'ssl_min_protocol_version', 'ssl_max_protocol_version', 'requirepeer',
+  'load_balance_hosts', 'sslcertmode',
+]);
+
+/** The usage error for a parameter that is not in URL_PARAMETERS. */
+export function unknownParameter(key: string, where: string): Error {
+  return UNSUPPORTED_LIBPQ.has(key)
+    ? usageError(`${where}: the libpq parameter "${key}" is not supported by bookingdb`, `remove it; supported: ${Object.keys(URL_PARAMETERS).join(', ')}`)
+    : usageError(`${where}: unknown parameter "${key}"`, `accepted: ${Object.keys(URL_PARAMETERS).join(', ')}`);
+}
+
 /**
  * Reads one service from the connection service file, as libpq does: PGSERVICEFILE,
  * else ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf; the first file that has
@@ -81,7 +96,10 @@ export function parseServiceFile(text: string, file: string, service: string): R
     if (current !== service || found === undefined) return;
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
-    if (!URL_PARAMETERS[key] || key === 'service') throw usageError(`unknown parameter "${key}" in service file ${file}, line ${i + 1}`, `accepted: ${Object.keys(URL_PARAMETERS).filter((k) => k !== 'service').join(', ')}`);
+    if (!URL_PARAMETERS[key] || key === 'service') {
+      if (UNSUPPORTED_LIBPQ.has(key)) throw unknownParameter(key, `service file ${file}, line ${i + 1}`);
+      throw usageError(`unknown parameter "${key}" in service file ${file}, line ${i + 1}`, `accepted: ${Object.keys(URL_PARAMETERS).filter((k) => k !== 'service').join(', ')}`);
+    }
     URL_PARAMETERS[key].validate?.(value, `"${key}" in service file ${file}, line ${i + 1}`);
     if (!(key in found)) found[key] = value;
   });

@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { URL_PARAMETERS, type SslMode, SSL_MODES, readServiceFile } from './params.js';
+import { URL_PARAMETERS, UNSUPPORTED_LIBPQ, type SslMode, SSL_MODES, readServiceFile, unknownParameter } from './params.js';
 
 /**
  * Connection URLs: parsing (once, into a ConnectionTarget), redaction, and the libpq
@@ -148,6 +148,7 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   for (const key of Object.keys(params)) {
     const spec = URL_PARAMETERS[key];
     if (!spec) {
+      if (UNSUPPORTED_LIBPQ.has(key)) throw unknownParameter(key, redactUnparsed(url));
       throw usageError(`unknown database URL parameter "${key}" in ${redactUnparsed(url)}`, `accepted: ${Object.keys(URL_PARAMETERS).join(', ')}`);
     }
     spec.validate?.(params[key], `database URL parameter "${key}"`);

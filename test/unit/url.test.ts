@@ -49,7 +49,7 @@ describe('URL parameters and the target', () => {
   });
 
   it('rejects unknown parameters and invalid values, naming the parameter (exit 2)', () => {
-    for (const [q, re] of [['sslmode=bogus', /sslmode/], ['foo=1', /unknown database URL parameter "foo"/], ['connect_timeout=1e3', /connect_timeout/], ['target_session_attrs=x', /target_session_attrs/]] as const) {
+    for (const [q, re] of [['sslmode=bogus', /sslmode/], ['foo=1', /unknown database URL parameter "foo"/], ['connect_timeout=1e3', /connect_timeout/], ['target_session_attrs=x', /target_session_attrs/], ['hostaddr=10.0.0.1', /libpq parameter "hostaddr" is not supported by bookingdb/]] as const) {
       try {
         parseDatabaseUrl(`postgres://a:topsecret@h/db?${q}`, {});
         expect.unreachable();
