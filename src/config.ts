@@ -2,11 +2,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { usageError } from './errors.js';
 import { urlFromLibpqEnv } from './db/url.js';
+import { optionalInteger, type IntegerRange } from './validate.js';
+import { DURATION_TEXT, RANGES, parseDurationMs, rolePrefixProblem } from './config/ranges.js';
+import type { ConfigFile } from './config/schema.js';
+
+export type { ConfigFile } from './config/schema.js';
 
 /**
  * Settings every command shares. Precedence: command-line flags > environment >
- * config file (bookingdb.config.json, or --config PATH) > defaults. The resolution is
- * a pure function so it can be unit tested without a database.
+ * config file (bookingdb.config.json, or --config PATH) > defaults. Every value is
+ * checked where it comes from, and a bad one names its source: the flag, the
+ * variable, or the file and key path. The resolution is a pure function so it can be
+ * unit tested without a database.
  */
 export interface Settings {
   /** Explicit target; undefined means "use the local cluster". */
@@ -19,6 +26,8 @@ export interface Settings {
   lockTimeoutMs: number;
   localPort: number;
   localDir: string;
+  /** statement_timeout for the app login roles, PostgreSQL syntax (default "5s"). */
+  appStatementTimeout: string;
   configPath?: string;
 }
 
@@ -32,23 +41,15 @@ export interface FlagSettings {
   port?: string | number;
 }
 
-/** Shape of bookingdb.config.json. */
-export interface ConfigFile {
-  databaseUrl?: string;
-  rolePrefix?: string;
-  connectTimeoutSeconds?: number;
-  lockWaitSeconds?: number;
-  lockTimeoutMs?: number;
-  local?: { port?: number; dir?: string };
-}
-
 export const DEFAULT_LOCAL_PORT = 54329;
 export const DEFAULT_CONFIG_FILE = 'bookingdb.config.json';
+export const DEFAULT_APP_STATEMENT_TIMEOUT = '5s';
 
-const CONFIG_KEYS = new Set(['databaseUrl', 'rolePrefix', 'connectTimeoutSeconds', 'lockWaitSeconds', 'lockTimeoutMs', 'local', '$schema']);
-
-/** Reads the config file: an explicit --config must exist; the default one is optional. */
-export function loadConfigFile(path: string | undefined, cwd: string): { file: ConfigFile; path?: string } {
+/**
+ * Reads and validates the config file: an explicit --config must exist; the default
+ * one is optional. Any problem is exit 2 naming the file and the key path.
+ */
+export async function loadConfigFile(path: string | undefined, cwd: string): Promise<{ file: ConfigFile; path?: string }> {
   const explicit = path !== undefined;
   const full = resolve(cwd, path ?? DEFAULT_CONFIG_FILE);
   if (!existsSync(full)) {
@@ -59,59 +60,112 @@ export function loadConfigFile(path: string | undefined, cwd: string): { file: C
   try {
     parsed = JSON.parse(readFileSync(full, 'utf8'));
   } catch (error) {
-    throw usageError(`config file ${full} is not valid JSON: ${(error as Error).message}`, 'fix the file or pass --config');
+    const e = error as NodeJS.ErrnoException;
+    if (e.code) throw usageError(`cannot read config file ${full} (${e.code})`, 'check its permissions, or pass --config');
+    throw usageError(`config file ${full} is not valid JSON: ${e.message}`, 'fix the file or pass --config');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw usageError(`config file ${full} must hold a JSON object`);
+    throw usageError(`config file ${full} must hold a JSON object`, 'start from {} and add the keys you need');
   }
-  for (const key of Object.keys(parsed)) {
-    if (!CONFIG_KEYS.has(key)) {
-      throw usageError(`unknown key "${key}" in ${full}`, `known keys: ${[...CONFIG_KEYS].filter((k) => k !== '$schema').join(', ')}`);
-    }
-  }
-  return { file: parsed as ConfigFile, path: full };
+  const { validateConfig } = await import('./config/schema.js');
+  const result = validateConfig(parsed);
+  if (!result.ok) throw usageError(`${full}: ${result.message}`, result.hint);
+  return { file: result.config, path: full };
 }
 
-function positiveNumber(name: string, value: string | number | undefined, integer = false): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw usageError(`${name} must be a ${integer ? 'whole ' : ''}number >= 0, got "${value}"`);
+type Source = { name: string; hint: string };
+
+function sources(configPath?: string) {
+  const file = configPath ?? DEFAULT_CONFIG_FILE;
+  return {
+    flag: (flag: string): Source => ({ name: flag, hint: `fix the ${flag} flag` }),
+    env: (name: string): Source => ({ name, hint: `fix or unset ${name}` }),
+    file: (key: string): Source => ({ name: `${file}: ${key}`, hint: 'fix the value in the config file' }),
+  };
+}
+
+function integer(src: Source, value: string | number | undefined, range: IntegerRange): number | undefined {
+  try {
+    return optionalInteger(src.name, value, range);
+  } catch (error) {
+    throw usageError((error as Error).message, src.hint);
   }
-  return n;
+}
+
+/** The first source that gives a value wins; each is validated as it is taken. */
+function firstInteger(candidates: [Source, string | number | undefined][], range: IntegerRange, fallback: number): number {
+  for (const [src, value] of candidates) {
+    const n = integer(src, value, range);
+    if (n !== undefined) return n;
+  }
+  return fallback;
+}
+
+function firstString(candidates: [Source, string | undefined][], check: (v: string) => string | undefined, fallback: string): string {
+  for (const [src, value] of candidates) {
+    if (value === undefined || value === '') continue;
+    const problem = check(value);
+    if (problem) throw usageError(`invalid ${src.name} "${value}"`, problem);
+    return value;
+  }
+  return fallback;
 }
 
 /** Merges flags, environment and config file into Settings. */
 export function resolveSettings(flags: FlagSettings, env: NodeJS.ProcessEnv, file: ConfigFile, configPath?: string): Settings {
+  const src = sources(configPath);
   let databaseUrl: string | undefined;
   let databaseUrlSource: Settings['databaseUrlSource'];
   if (flags.databaseUrl !== undefined && flags.databaseUrl.trim() === '') {
     throw usageError('--database-url is empty', 'pass a postgres:// URL, or leave the flag out to use DATABASE_URL or the local cluster');
   }
-  const libpq = urlFromLibpqEnv(env);
   if (flags.databaseUrl) [databaseUrl, databaseUrlSource] = [flags.databaseUrl, 'flag'];
   else if (env.DATABASE_URL) [databaseUrl, databaseUrlSource] = [env.DATABASE_URL, 'DATABASE_URL'];
-  else if (libpq) [databaseUrl, databaseUrlSource] = [libpq, 'libpq'];
-  else if (file.databaseUrl) [databaseUrl, databaseUrlSource] = [file.databaseUrl, 'config'];
-
-  const rolePrefix = flags.rolePrefix ?? env.BOOKINGDB_ROLE_PREFIX ?? file.rolePrefix ?? 'bookingdb';
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(rolePrefix)) {
-    throw usageError(`invalid role prefix "${rolePrefix}"`, 'use lower-case letters, digits and _ (max 40 characters)');
+  else {
+    const libpq = urlFromLibpqEnv(env);
+    if (libpq) [databaseUrl, databaseUrlSource] = [libpq, 'libpq'];
+    else if (file.databaseUrl) [databaseUrl, databaseUrlSource] = [file.databaseUrl, 'config'];
   }
-  const pick = (name: string, flag: string | number | undefined, envValue: string | undefined, fileValue: number | undefined, fallback: number, integer = false) =>
-    positiveNumber(name, flag, integer) ?? positiveNumber(name, envValue, integer) ?? positiveNumber(name, fileValue, integer) ?? fallback;
 
-  const localPort = pick('--port', flags.port, env.BOOKINGDB_LOCAL_PORT, file.local?.port, DEFAULT_LOCAL_PORT, true);
-  if (localPort < 1 || localPort > 65535) throw usageError(`--port must be between 1 and 65535, got ${localPort}`);
+  const rolePrefix = firstString(
+    [[src.flag('--role-prefix'), flags.rolePrefix], [src.env('BOOKINGDB_ROLE_PREFIX'), env.BOOKINGDB_ROLE_PREFIX], [src.file('rolePrefix'), file.rolePrefix]],
+    rolePrefixProblem,
+    'bookingdb',
+  );
+  const appStatementTimeout = firstString(
+    [[src.env('BOOKINGDB_APP_STATEMENT_TIMEOUT'), env.BOOKINGDB_APP_STATEMENT_TIMEOUT], [src.file('roles.appStatementTimeout'), file.roles?.appStatementTimeout]],
+    (v) => (parseDurationMs(v) === undefined ? `use ${DURATION_TEXT}` : undefined),
+    DEFAULT_APP_STATEMENT_TIMEOUT,
+  );
   return {
     databaseUrl,
     databaseUrlSource,
     rolePrefix,
-    connectTimeoutSeconds: pick('--connect-timeout', flags.connectTimeout, env.BOOKINGDB_CONNECT_TIMEOUT, file.connectTimeoutSeconds, 10),
-    lockWaitSeconds: pick('--lock-wait', flags.lockWait, env.BOOKINGDB_LOCK_WAIT, file.lockWaitSeconds, 60),
-    lockTimeoutMs: pick('--lock-timeout', flags.lockTimeout, env.BOOKINGDB_LOCK_TIMEOUT_MS, file.lockTimeoutMs, 5000, true),
-    localPort,
-    localDir: env.BOOKINGDB_LOCAL_DIR ?? file.local?.dir ?? '.bookingdb/local',
+    connectTimeoutSeconds: firstInteger(
+      [[src.flag('--connect-timeout'), flags.connectTimeout], [src.env('BOOKINGDB_CONNECT_TIMEOUT'), env.BOOKINGDB_CONNECT_TIMEOUT], [src.file('connectTimeoutSeconds'), file.connectTimeoutSeconds]],
+      RANGES.connectTimeoutSeconds, 10),
+    lockWaitSeconds: firstInteger(
+      [[src.flag('--lock-wait'), flags.lockWait], [src.env('BOOKINGDB_LOCK_WAIT'), env.BOOKINGDB_LOCK_WAIT], [src.file('lockWaitSeconds'), file.lockWaitSeconds]],
+      RANGES.lockWaitSeconds, 60),
+    lockTimeoutMs: firstInteger(
+      [[src.flag('--lock-timeout'), flags.lockTimeout], [src.env('BOOKINGDB_LOCK_TIMEOUT_MS'), env.BOOKINGDB_LOCK_TIMEOUT_MS], [src.file('lockTimeoutMs'), file.lockTimeoutMs]],
+      RANGES.lockTimeoutMs, 5000),
+    localPort: firstInteger(
+      [[src.flag('--port'), flags.port], [src.env('BOOKINGDB_LOCAL_PORT'), env.BOOKINGDB_LOCAL_PORT], [src.file('local.port'), file.local?.port]],
+      RANGES.localPort, DEFAULT_LOCAL_PORT),
+    localDir: env.BOOKINGDB_LOCAL_DIR || file.local?.dir || '.bookingdb/local',
+    appStatementTimeout,
     configPath,
   };
+}
+
+/** Names where the database URL came from, for messages about it. */
+export function describeUrlSource(settings: Settings): string {
+  switch (settings.databaseUrlSource) {
+    case 'flag': return '--database-url';
+    case 'DATABASE_URL': return 'DATABASE_URL';
+    case 'libpq': return 'the PG* variables';
+    case 'config': return `${settings.configPath ?? DEFAULT_CONFIG_FILE}: databaseUrl`;
+    default: return 'the local cluster';
+  }
 }

@@ -1,5 +1,7 @@
-import { loadConfigFile, resolveSettings, type Settings } from '../config.js';
-import { parseDatabaseUrl, redactUrl, withDatabase } from '../db/url.js';
+import { describeUrlSource, loadConfigFile, resolveSettings, type Settings } from '../config.js';
+import { BookingDbError, usageError } from '../errors.js';
+import { formatDatabaseUrl, parseDatabaseUrl, redactUrl, type ConnectionTarget } from '../db/url.js';
+import { setConnectionWarnings } from '../db/connect-warnings.js';
 import { Output } from './output.js';
 
 /**
@@ -19,10 +21,13 @@ export interface GlobalOptions {
 }
 
 export interface Target {
+  /** The target formatted back into a URL (what the cores take). */
   url: string;
   redacted: string;
   local: boolean;
   database: string;
+  /** The URL parsed once: host, port, user, database (decoded), TLS mode, parameters. */
+  connection: ConnectionTarget;
 }
 
 export interface Context {
@@ -39,14 +44,24 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
   const out = new Output({ json: global.json, quiet: global.quiet, color: global.color, debug: global.debug });
   await out.init();
   const cwd = process.cwd();
-  const { file, path } = loadConfigFile(global.config, cwd);
+  setConnectionWarnings((m) => out.warn(m));
+  const { file, path } = await loadConfigFile(global.config, cwd);
   const settings = resolveSettings(
     { databaseUrl: global.databaseUrl, rolePrefix: global.rolePrefix, connectTimeout: global.connectTimeout, lockWait: extra.lockWait, lockTimeout: extra.lockTimeout, port: extra.port },
     process.env,
     file,
     path,
   );
-  if (settings.databaseUrl) parseDatabaseUrl(settings.databaseUrl); // malformed: exit 2 before anything else
+  // A malformed URL or a bad parameter: exit 2 before anything else, naming where it came from.
+  let configured: ConnectionTarget | undefined;
+  if (settings.databaseUrl) {
+    try {
+      configured = parseDatabaseUrl(settings.databaseUrl);
+    } catch (error) {
+      if (error instanceof BookingDbError) throw usageError(`${error.message} (from ${describeUrlSource(settings)})`, error.hint);
+      throw error;
+    }
+  }
   const yes = Boolean(global.yes);
   return {
     settings,
@@ -55,9 +70,10 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
     cwd,
     canPrompt: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !yes && !global.json,
     async target(options = {}) {
-      if (settings.databaseUrl) {
-        const url = options.database ? withDatabase(settings.databaseUrl, options.database) : settings.databaseUrl;
-        return { url, redacted: redactUrl(url), local: false, database: parseDatabaseUrl(url).database };
+      if (configured) {
+        const connection = options.database ? { ...configured, database: options.database } : configured;
+        const url = formatDatabaseUrl(connection);
+        return { url, redacted: formatDatabaseUrl(connection, { redact: true }), local: false, database: connection.database, connection };
       }
       const { localCluster, startLocal, localUrl, LOCAL_DATABASE } = await import('../local/cluster.js');
       const cluster = localCluster(cwd, settings.localDir, settings.localPort);
@@ -65,7 +81,8 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
       if (status.started) out.info(`no database configured: started the local cluster on 127.0.0.1:${status.port} (${cluster.dir})`);
       else out.info(`no database configured: using the local cluster on 127.0.0.1:${status.port}`);
       const url = await localUrl(cluster, options.database ?? LOCAL_DATABASE);
-      return { url, redacted: redactUrl(url), local: true, database: options.database ?? LOCAL_DATABASE };
+      const connection = parseDatabaseUrl(url);
+      return { url, redacted: redactUrl(url), local: true, database: connection.database, connection };
     },
   };
 }

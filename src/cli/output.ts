@@ -1,4 +1,4 @@
-import { redactSecrets } from '../db/url.js';
+import { redactDeep, redactSecrets } from '../db/url.js';
 
 /**
  * Everything the CLI prints goes through here. Results go to stdout (one JSON
@@ -77,7 +77,8 @@ export class Output {
 
   /** The one JSON document of a --json run. */
   printJson(doc: unknown): void {
-    this.stdout.write(`${redactSecrets(JSON.stringify(doc, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2))}\n`);
+    // Every string is redacted on its own, so the document stays valid JSON.
+    this.stdout.write(`${JSON.stringify(redactDeep(JSON.parse(JSON.stringify(doc, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))), null, 2)}\n`);
   }
 
   /** Prints `doc` as JSON with --json, else the text the renderer makes. */

@@ -84,6 +84,51 @@ describe('no password in any output', () => {
   });
 });
 
+describe('a password with every awkward character never appears in any output', () => {
+  // Distinct segments, so a leaked tail (after an @ or a /) is caught too.
+  const segments = ['Kq9z', 'Wv3m', 'Jr5t', 'Lp8n', 'Hs2d', 'Yc4b', 'Nf6g'];
+  const password = `${segments[0]}/${segments[1]}@${segments[2]}?${segments[3]}:"${segments[4]}'\\${segments[5]}#${segments[6]}`;
+
+  function expectClean(r: { stdout: string; stderr: string }, what: string) {
+    const all = r.stdout + r.stderr;
+    for (const seg of segments) expect(all, `${what}: ${all}`).not.toContain(seg);
+    expect(all).not.toContain(encodeURIComponent(password));
+  }
+
+  it('deploy, migrate status and roles list: text and --json, well-formed and malformed URLs, reachable or not', async () => {
+    const db = await createTestDatabase();
+    const { scramVerifier } = await import('../../src/roles/scram.js');
+    const role = `bk_pw_${Math.random().toString(16).slice(2, 10)}`;
+    // A verifier, never the password itself, reaches the server (and its log).
+    await db.sql.unsafe(`create role ${role} login superuser password '${scramVerifier(password)}'`);
+    try {
+      const admin = new URL(db.url);
+      const good = `postgres://${role}:${encodeURIComponent(password)}@${admin.host}/${db.name}`;
+      const raw = `postgres://${role}:${password}@${admin.host}/${db.name}`;
+      const runs: [string, string[], number][] = [
+        ['deploy --json ok', ['deploy', '--json', '--dry-run', '--database-url', good], 0],
+        ['migrate status ok', ['migrate', 'status', '--database-url', good], 0],
+        ['roles list --json ok', ['roles', 'list', '--json', '--database-url', good], 0],
+        ['deploy raw (malformed)', ['deploy', '--database-url', raw], 2],
+        ['migrate status --json raw (malformed)', ['migrate', 'status', '--json', '--database-url', raw], 2],
+        ['roles list unreachable', ['roles', 'list', '--connect-timeout', '2', '--database-url', good.replace(admin.host, '127.0.0.1:1')], 3],
+        ['deploy --json unreachable', ['deploy', '--json', '--connect-timeout', '2', '--database-url', good.replace(admin.host, '127.0.0.1:1')], 3],
+        ['a space, unreachable', ['deploy', '--connect-timeout', '2', '--database-url', `postgres://u:${segments[0]} ${segments[1]}@127.0.0.1:1/db`], 3],
+        ['a space and an @, --json, unreachable', ['roles', 'list', '--json', '--connect-timeout', '2', '--database-url', `postgres://u:${segments[0]} ${segments[1]}@${segments[2]}@127.0.0.1:1/db`], 3],
+        ['wrong password --debug', ['migrate', 'status', '--debug', '--database-url', good.replace(segments[6], 'XXXX')], 3],
+      ];
+      for (const [what, args, code] of runs) {
+        const r = await runCli(args);
+        expect(r.code, `${what}: ${r.stderr}`).toBe(code);
+        expectClean(r, what);
+        if (args.includes('--json')) expect(() => JSON.parse(r.stdout), what).not.toThrow();
+      }
+    } finally {
+      await db.sql.unsafe(`drop role if exists ${role}`);
+    }
+  });
+});
+
 describe('deploy --demo (the quick start)', () => {
   it('deploys, seeds the demo tenants, and the README query finds free slots', async () => {
     const db = await createTestDatabase({ empty: true });

@@ -27,7 +27,7 @@ export async function confirmPrompt(message: string): Promise<boolean> {
 export async function withTargetSql<T>(ctx: Context, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const { connect } = await import('../../db/connect.js');
   const target = await ctx.target();
-  const sql = await connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
+  const sql = await connect(target.connection, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 1 });
   try {
     return await fn(sql);
   } finally {
