@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.js';
 import { runVerification } from '../../src/deploy/verify.js';
+import { migrate } from '../../src/migrate/migrate.js';
 import { createTestDatabase, uniqueName, type TestDatabase } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
 import { appPool, createLogin, createTenant, inTenant, pgError, type TenantFixture } from './helpers.js';
@@ -164,8 +165,8 @@ describe('post-deploy verification of privileges and ownership', () => {
     expect(role.rolsuper).toBe(false);
     // once the planted function is gone, deploy passes and takes CREATE on public away from PUBLIC
     await target.sql.unsafe('drop function public.setseed(numeric)');
-    const ok = await runCli(['deploy', '--database-url', target.url]);
-    expect(ok.code, ok.stderr).toBe(0);
+    const ok = await deploy({ ...base, url: target.url });
+    expect(ok.verification.every((v) => v.status === 'ok')).toBe(true);
     const [after] = await target.sql`select has_schema_privilege('public', 'public', 'CREATE') as c`;
     expect(after.c).toBe(false);
   });
@@ -288,8 +289,8 @@ describe('time zones are IANA names', () => {
 
   it('the migration fixes case-only differences and refuses to go on over other non-IANA zones, naming each row', async () => {
     const target = await createTestDatabase();
-    const down = await runCli(['migrate', 'down', '--yes', '--count', '1', '--database-url', target.url]);
-    expect(down.code, down.stderr).toBe(0);
+    const down = await migrate('down', { ...base, url: target.url, count: 1 });
+    expect(down.map((m) => m.name)).toEqual(['0006_tighter_grants']);
     const tenant = await createTenant(target.sql, { tz: 'Europe/Berlin' });
     // accepted before the fix
     const [bad] = await target.sql`insert into booking.locations (tenant_id, name, timezone) values (${tenant.tenantId}, 'pst shop', 'PST') returning id`;
@@ -303,8 +304,7 @@ describe('time zones are IANA names', () => {
     expect(r.stderr).not.toContain('europe/berlin');
     await target.sql`update booking.locations set timezone = 'America/Los_Angeles' where id = ${bad.id}`;
     await target.sql`update booking.tenants set timezone = 'Etc/GMT-12' where id = ${tenant.tenantId}`;
-    const ok = await runCli(['deploy', '--database-url', target.url]);
-    expect(ok.code, ok.stderr).toBe(0);
+    await deploy({ ...base, url: target.url });
     // 'europe/berlin' became 'Europe/Berlin'; the fixed rows stay as set
     const zones = await target.sql`select timezone from booking.locations where tenant_id = ${tenant.tenantId}`;
     expect(zones.map((z) => z.timezone).sort()).toEqual(['America/Los_Angeles', 'Europe/Berlin', 'Europe/Berlin']);
