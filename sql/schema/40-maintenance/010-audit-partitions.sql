@@ -10,8 +10,10 @@
 -- (sql/schema/10-tenancy/020-tenant-policies.sql): a role with SELECT on the partition
 -- itself must not read around the parent's policy. The owner is NOBYPASSRLS, so to
 -- move rows out of the (forced) default partition the function lifts FORCE on it for
--- the move; ATTACH holds an ACCESS EXCLUSIVE lock on it meanwhile, and the whole call
--- is one transaction, so nobody sees it unforced.
+-- the move. That ALTER holds an ACCESS EXCLUSIVE lock on the default partition until
+-- the transaction ends (ATTACH needs one there anyway), so nobody sees it unforced;
+-- it happens only when a month is created, and only rows for a month without a
+-- partition route to the default partition and would wait for it.
 CREATE OR REPLACE FUNCTION ops.ensure_audit_partitions(p_months_ahead integer DEFAULT 3)
   RETURNS integer
   LANGUAGE plpgsql
