@@ -11,6 +11,7 @@ import { preflight, REQUIRED_EXTENSIONS } from './preflight.js';
 import { applyRepeatable, listRepeatableFiles, planRepeatable, type RepeatablePlanItem } from './repeatable.js';
 import { assertVerified, runVerification, type VerifyResult } from './verify.js';
 import { describeBlockers, watchBlockers } from './blockers.js';
+import { ensureDatabasePrivileges } from './database-privileges.js';
 
 /**
  * `bookingdb deploy`: preflight, create the database, group roles, then in ONE
@@ -139,6 +140,7 @@ async function applyInTransaction(conn: ReservedSql, options: DeployOptions): Pr
   const have = new Set(installed.map((r) => String(r.extname)));
   const extensions = REQUIRED_EXTENSIONS.filter((e) => !have.has(e));
   for (const ext of extensions) await conn.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)} WITH SCHEMA ext`);
+  for (const statement of await ensureDatabasePrivileges(conn)) options.log?.(`database privileges: ${statement}`);
   durations.prepare = Date.now() - t;
 
   // Everything from here on is created by, and so owned by, the owner role. The

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
 import { createTestDatabase } from '../helpers/database.js';
 import { quoteIdent } from '../../src/db/ident.js';
-import { appPool, at, bookingApi, createTenant, futureDate, inTenant, pgError, type TenantFixture } from './helpers.js';
+import { appPool, at, bookingApi, createTenant, futureDate, inTenant, pgError, settle, type TenantFixture } from './helpers.js';
 
 // Tenant isolation as the app role, generated from the catalog: every table in
 // booking/ops with a tenant_id column (plus booking.tenants, keyed by id) and every
@@ -13,7 +14,11 @@ const { sql: app, role: appRole } = await appPool(db, 4);
 const IST = '+05:30';
 const day = futureDate(8);
 
-interface TenantTable { name: string; key: string; partition: boolean; parent: string; canSelect: boolean; canInsert: boolean; canUpdate: boolean; canDelete: boolean }
+interface TenantTable {
+  name: string; key: string; partition: boolean; parent: string; canSelect: boolean; canInsert: boolean; canUpdate: boolean; canDelete: boolean;
+  /** A column the app may UPDATE (column-level grants), if any. */
+  updatable: string | null;
+}
 
 let A: TenantFixture;
 let B: TenantFixture;
@@ -30,6 +35,12 @@ async function populate(fx: TenantFixture) {
   await db.sql`insert into booking.payments (tenant_id, booking_id, amount_cents, status, provider, provider_ref)
     values (${fx.tenantId}, ${id}, 2500, 'succeeded', 'manual', ${'ref-' + fx.slug})`;
   await db.sql`insert into booking.erasure_requests (tenant_id, customer_id, note) values (${fx.tenantId}, ${fx.customers[2]}, 'please forget me')`;
+  // an audit row in every partition of ops.audit_log (the API filled only this month's),
+  // inside the partition's bounds; the default partition gets one from long ago
+  await db.sql`insert into ops.audit_log (tenant_id, occurred_at, action, entity)
+    select ${fx.tenantId}, coalesce(substring(pg_get_expr(c.relpartbound, c.oid) from $$FROM \\('([^']+)'\\)$$)::timestamptz + interval '1 hour',
+                                   '2001-01-01'::timestamptz), 'test.fixture', 'test'
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'ops.audit_log'::regclass`;
   bookingsOf[fx.tenantId] = id;
 }
 
@@ -56,9 +67,11 @@ beforeAll(async () => {
                       join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid),
                     format('%I.%I', n.nspname, c.relname)) as parent,
            has_table_privilege(${appRole}, c.oid, 'SELECT') as "canSelect",
-           has_table_privilege(${appRole}, c.oid, 'INSERT') as "canInsert",
-           has_table_privilege(${appRole}, c.oid, 'UPDATE') as "canUpdate",
-           has_table_privilege(${appRole}, c.oid, 'DELETE') as "canDelete"
+           has_any_column_privilege(${appRole}, c.oid, 'INSERT') as "canInsert",
+           has_any_column_privilege(${appRole}, c.oid, 'UPDATE') as "canUpdate",
+           has_table_privilege(${appRole}, c.oid, 'DELETE') as "canDelete",
+           (select a.attname from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+               and has_column_privilege(${appRole}, c.oid, a.attnum, 'UPDATE') order by a.attnum limit 1) as updatable
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname in ('booking', 'ops') and c.relkind in ('r', 'p')
        and (c.oid = 'booking.tenants'::regclass
@@ -86,10 +99,12 @@ describe('tenant isolation (generated from the catalog)', () => {
       (select count(*)::int from pg_class c where c.relowner = r.oid) as owns
       from pg_roles r where r.rolname = current_user`);
     expect(r).toEqual({ rolsuper: false, rolbypassrls: false, member: true, owns: 0 });
+    // partitions included: a role with SELECT on a partition (pg_read_all_data) reads it directly
     const forced = await db.sql`select format('%I.%I', n.nspname, c.relname) as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where format('%I.%I', n.nspname, c.relname) = any(${tables.filter((t) => !t.partition).map((t) => t.name)})
-        and not (c.relrowsecurity and c.relforcerowsecurity)`;
-    expect(forced.map((f) => f.t), 'tenant tables without ENABLE + FORCE row level security').toEqual([]);
+      where format('%I.%I', n.nspname, c.relname) = any(${tables.map((t) => t.name)})
+        and not (c.relrowsecurity and c.relforcerowsecurity and exists (select 1 from pg_policy p where p.polrelid = c.oid))`;
+    expect(forced.map((f) => f.t), 'tenant tables and partitions without ENABLE + FORCE row level security and a policy').toEqual([]);
+    expect(tables.filter((t) => t.partition).map((t) => t.name)).toContain('ops.audit_log_default');
   });
 
   it('in tenant A, every tenant table shows A\'s rows and none of B\'s; partitions are not readable directly', async () => {
@@ -98,7 +113,7 @@ describe('tenant isolation (generated from the catalog)', () => {
       const q = `select count(*) filter (where ${quoteIdent(t.key)} = $1)::int as b, count(*) filter (where ${quoteIdent(t.key)} is distinct from $2)::int as not_a,
         count(*) filter (where ${quoteIdent(t.key)} = $2)::int as a from ${t.name}`;
       if (!t.canSelect || t.partition) {
-        // no direct reads (partitions have no policies of their own; the parent's apply)
+        // no grant on partitions: the app reads through the parent (partitions carry the policy too, see the pg_read_all_data test)
         expect(t.canSelect, `${t.name}: app may read a partition directly, bypassing the parent's policy`).toBe(false);
         const e = await pgError(inTenant(app, A.tenantId, (tx) => tx.unsafe(q, [B.tenantId, A.tenantId])));
         expect(e.code, t.name).toBe('42501');
@@ -116,8 +131,10 @@ describe('tenant isolation (generated from the catalog)', () => {
     const problems: string[] = [];
     for (const t of tables) {
       // one of B's rows (a partition may be empty: take it from the parent), with a fresh id, as the row to insert
+      // the columns the app may insert (column-level grants), so the row policy is what refuses it
       const cols = await db.sql`select a.attname from pg_attribute a
-        where a.attrelid = ${t.name}::regclass and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum`;
+        where a.attrelid = ${t.name}::regclass and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+          and (not ${t.canInsert} or has_column_privilege(${appRole}, a.attrelid, a.attnum, 'INSERT')) order by a.attnum`;
       const list = cols.map((c) => quoteIdent(c.attname)).join(', ');
       const [row] = await db.sql.unsafe(`select to_jsonb(x) as j from ${t.parent} x where ${quoteIdent(t.key)} = $1 limit 1`, [B.tenantId]);
       const j = { ...row.j };
@@ -128,7 +145,9 @@ describe('tenant isolation (generated from the catalog)', () => {
       if (ins.code !== '42501') problems.push(`insert into ${t.name}: ${ins.code} ${ins.message}`);
       else if (t.canInsert && !/row-level security/.test(ins.message)) problems.push(`insert into ${t.name}: ${ins.message}`);
 
-      const upd = `update ${t.name} set ${quoteIdent(t.key)} = ${quoteIdent(t.key)} where ${quoteIdent(t.key)} = $1`;
+      // an UPDATE the app may make on some column (column-level grants); else any update, which must be refused
+      const col = quoteIdent(t.updatable ?? t.key);
+      const upd = `update ${t.name} set ${col} = ${col} where ${quoteIdent(t.key)} = $1`;
       const del = `delete from ${t.name} where ${quoteIdent(t.key)} = $1`;
       for (const [what, q, allowed] of [['update', upd, t.canUpdate], ['delete', del, t.canDelete]] as const) {
         if (allowed) {
@@ -140,7 +159,7 @@ describe('tenant isolation (generated from the catalog)', () => {
         }
       }
       if (t.canUpdate && t.key === 'tenant_id') {
-        // moving one of A's own rows into B violates the policy's WITH CHECK
+        // moving one of A's own rows into B: tenant_id is not updatable (and the policy's WITH CHECK would refuse it)
         const e = await pgError(inTenant(app, A.tenantId, (tx) =>
           tx.unsafe(`update ${t.name} set tenant_id = $1 where tenant_id = $2`, [B.tenantId, A.tenantId])))
           .catch((x: Error) => ({ code: 'succeeded', message: x.message }));
@@ -149,6 +168,43 @@ describe('tenant isolation (generated from the catalog)', () => {
     }
     expect(problems).toEqual([]);
     expect(await countsOf(B.tenantId)).toEqual(before);
+  });
+
+  it('a login in pg_read_all_data without BYPASSRLS reads no tenant table or partition directly: refused, or no other tenant\'s rows', async () => {
+    // pg_read_all_data grants SELECT on every table, partitions included, but not
+    // BYPASSRLS: each table and partition must carry the policy itself. (Today the
+    // policy's booking.current_tenant_id() is not executable by such a role, so it is
+    // refused with 42501; were it granted, the policy would show one tenant at most.)
+    const name = `reader_${randomUUID().slice(0, 8)}`;
+    const password = `pw-${randomUUID()}`;
+    await db.sql.unsafe(`create role ${name} login nobypassrls password '${password}' in role pg_read_all_data`);
+    const u = new URL(db.url);
+    u.username = name;
+    u.password = password;
+    const reader = postgres(u.toString(), { max: 1, onnotice: () => undefined });
+    try {
+      const leaks: string[] = [];
+      for (const t of tables) {
+        const k = quoteIdent(t.key);
+        const [all] = await db.sql.unsafe(`select count(*) filter (where ${k} = $1)::int as a, count(*)::int as n from ${t.name}`, [A.tenantId]);
+        if (all.n <= all.a) leaks.push(`${t.name}: the fixture has no rows of another tenant here (the test would prove nothing)`);
+        const q = `select count(*)::int as n, count(*) filter (where ${k} = $1)::int as a from ${t.name}`;
+        for (const [scope, tenant] of [['no tenant', null], ['tenant A', A.tenantId]] as const) {
+          const r = await settle(inTenant(reader, tenant, (tx) => tx.unsafe(q, [A.tenantId])));
+          if (!r.ok) {
+            if (r.code !== '42501') leaks.push(`${t.name} (${scope}): ${r.code} ${r.message}`);
+            continue;
+          }
+          const [row] = r.value as unknown as Array<{ n: number; a: number }>;
+          const visible = tenant ? row.n - row.a : row.n;
+          if (visible !== 0) leaks.push(`${t.name} (${scope}): ${visible} rows of ${all.n} readable that are not the tenant's`);
+        }
+      }
+      expect(leaks).toEqual([]);
+    } finally {
+      await reader.end({ timeout: 5 });
+      await db.sql.unsafe(`drop role ${name}`);
+    }
   });
 
   it('views are security_invoker and show A only; materialized views (cross-tenant) are not readable by the app', async () => {
@@ -264,16 +320,19 @@ describe('tenant isolation (generated from the catalog)', () => {
   });
 
   it('the app role writes to the catalogue only: bookings and allocations change only through the API', async () => {
+    // no table-wide write privilege at all; INSERT and UPDATE on chosen columns of the catalogue
     const writes = await db.sql`
-      select format('%I.%I', n.nspname, c.relname) as t, p.priv
+      select format('%I.%I', n.nspname, c.relname) as t, p.priv, has_table_privilege(${appRole}, c.oid, p.priv) as whole
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         cross join unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) as p(priv)
        where n.nspname in ('booking', 'ops') and c.relkind in ('r', 'p', 'v', 'm')
-         and has_table_privilege(${appRole}, c.oid, p.priv)
+         and (has_table_privilege(${appRole}, c.oid, p.priv)
+              or (p.priv in ('INSERT', 'UPDATE') and has_any_column_privilege(${appRole}, c.oid, p.priv)))
        order by 1, 2`;
     const catalogue = ['booking.customers', 'booking.locations', 'booking.resources', 'booking.service_resources', 'booking.services',
       'booking.time_off', 'booking.working_hours'];
     expect(writes.map((w) => `${w.t} ${w.priv}`)).toEqual(catalogue.flatMap((t) => [`${t} INSERT`, `${t} UPDATE`]));
+    expect(writes.filter((w) => w.whole).map((w) => `${w.t} ${w.priv}`), 'table-wide write privileges (grant column lists)').toEqual([]);
 
     const id = bookingsOf[A.tenantId];
     const statements: Array<[string, string, unknown[]]> = [

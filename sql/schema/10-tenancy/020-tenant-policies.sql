@@ -7,7 +7,10 @@ CREATE POLICY tenant_isolation ON booking.tenants
   WITH CHECK (id = booking.current_tenant_id());
 
 -- Every table with a tenant_id column in booking/ops gets the same policy, so a new
--- table cannot be forgotten. (Partitions inherit from their parent.)
+-- table cannot be forgotten. Partitions too (the audit log's months and its default
+-- partition): a parent's policy applies only to reads through the parent, so a role
+-- with SELECT on a partition itself (pg_read_all_data without BYPASSRLS) would read
+-- every tenant's rows. New partitions get it from ops.ensure_audit_partitions().
 DO $$
 DECLARE
   t record;
@@ -19,7 +22,6 @@ BEGIN
       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
      WHERE n.nspname IN ('booking', 'ops')
        AND c.relkind IN ('r', 'p')
-       AND NOT c.relispartition
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', t.nspname, t.relname);
     EXECUTE pg_catalog.format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', t.nspname, t.relname);

@@ -5,7 +5,15 @@
 -- Creates the partitions for the current month and the next p_months_ahead months
 -- that do not exist yet; returns how many it created. Rows that landed in the default
 -- partition for a month being created are moved into it (otherwise CREATE ... PARTITION
--- OF would fail on them).
+-- OF would fail on them). Each new partition gets row level security enabled and
+-- forced and the tenant policy before it is attached, like every tenant table
+-- (sql/schema/10-tenancy/020-tenant-policies.sql): a role with SELECT on the partition
+-- itself must not read around the parent's policy. The owner is NOBYPASSRLS, so to
+-- move rows out of the (forced) default partition the function lifts FORCE on it for
+-- the move. That ALTER holds an ACCESS EXCLUSIVE lock on the default partition until
+-- the transaction ends (ATTACH needs one there anyway), so nobody sees it unforced;
+-- it happens only when a month is created, and only rows for a month without a
+-- partition route to the default partition and would wait for it.
 CREATE OR REPLACE FUNCTION ops.ensure_audit_partitions(p_months_ahead integer DEFAULT 3)
   RETURNS integer
   LANGUAGE plpgsql
@@ -34,10 +42,17 @@ BEGIN
 
     EXECUTE pg_catalog.format(
       'CREATE TABLE ops.%I (LIKE ops.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_name);
+    ALTER TABLE ops.audit_log_default NO FORCE ROW LEVEL SECURITY;
     EXECUTE pg_catalog.format(
       'WITH moved AS (DELETE FROM ops.audit_log_default WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *)
        INSERT INTO ops.%I SELECT * FROM moved', v_name)
       USING v_from, v_to;
+    ALTER TABLE ops.audit_log_default FORCE ROW LEVEL SECURITY;
+    EXECUTE pg_catalog.format('ALTER TABLE ops.%I ENABLE ROW LEVEL SECURITY', v_name);
+    EXECUTE pg_catalog.format('ALTER TABLE ops.%I FORCE ROW LEVEL SECURITY', v_name);
+    EXECUTE pg_catalog.format(
+      'CREATE POLICY tenant_isolation ON ops.%I USING (tenant_id = booking.current_tenant_id()) WITH CHECK (tenant_id = booking.current_tenant_id())',
+      v_name);
     EXECUTE pg_catalog.format(
       'ALTER TABLE ops.audit_log ATTACH PARTITION ops.%I FOR VALUES FROM (%L) TO (%L)',
       v_name, v_from, v_to);
