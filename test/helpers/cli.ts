@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 
 /**
@@ -12,7 +13,7 @@ import { inject } from 'vitest';
  * and the global teardown removes (test/helpers/scratch.ts), so a run leaves nothing
  * behind in the temp directory.
  */
-export const repoRoot = new URL('../../', import.meta.url).pathname;
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult {
   code: number;

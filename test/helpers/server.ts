@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Where the test PostgreSQL comes from: TEST_DATABASE_URL, else a Testcontainers
@@ -20,7 +21,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-const repoRoot = new URL('../../', import.meta.url).pathname;
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 async function tryContainer(): Promise<TestServer | undefined> {
   try {
