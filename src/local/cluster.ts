@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { BookingDbError, ExitCode, preconditionError } from '../errors.js';
 import { formatDatabaseUrl } from '../db/url.js';
 import { firstUntraversable, serverUser, type ServerUser } from './os-user.js';
-import { answersPostgres, clearStalePidFile, isLivePostmaster, logTail, portInUse, readPidFile, serverEnv, spawnPostmaster, stopPostmaster } from './postmaster.js';
+import { answersPostgres, clearStalePidFile, isLivePostmaster, logSize, logTail, portInUse, summariseLog, readPidFile, serverEnv, spawnPostmaster, stopPostmaster } from './postmaster.js';
 import { locate, reachableBinaries, relocateIfUnreachable, type Binaries, type Location } from './relocate.js';
 import { assertSafePath } from './safe-path.js';
 
@@ -200,17 +200,18 @@ async function launch(c: LocalCluster, l: Location, bin: Binaries, user: ServerU
   const log = logFile(l);
   for (let attempt = 0; ; attempt++) {
     if (clearStalePidFile(l.dataDir, user)) c.notify(`removed a stale ${join(l.dataDir, 'postmaster.pid')} (the server had been killed)`);
+    const offset = logSize(log);
     const result = await spawnPostmaster(bin.postgres, l.dataDir, c.port, log, user);
     if (result.ok) return;
     const again = await waitForAnswer(c, l, user, 60_000);
     if (again.running) return; // another process started it
-    const tail = await logTail(log);
+    const tail = await logTail(log, 8, offset);
     if (/pre-existing shared memory block|lock file .* already exists/.test(tail) && attempt < 50) {
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
-    const lastLine = tail.split('\n').filter(Boolean).pop() ?? '';
-    throw new BookingDbError('local_start_failed', `the local cluster did not start: ${result.reason}${lastLine ? `: ${lastLine}` : ''}`, {
+    const said = summariseLog(tail);
+    throw new BookingDbError('local_start_failed', `the local cluster did not start: ${result.reason}${said ? `: ${said}` : ''}`, {
       hint: `see ${log}:\n${tail || '(the log is empty)'}`,
     });
   }

@@ -150,8 +150,24 @@ export async function stopPostmaster(pid: number, user: ServerUser, timeoutMs = 
   return false;
 }
 
-/** The last lines of the server log (the server's own words on why it failed). */
-export async function logTail(logFile: string, lines = 8): Promise<string> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
+/** The last lines of the server log from byte `from` on (the server's own words on why it failed). */
+export async function logTail(logFile: string, lines = 8, from = 0): Promise<string> {
+  const text = (await readFile(logFile).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
   return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** The size of the log now, so that a failure can quote only what this start wrote. */
+export function logSize(logFile: string): number {
+  try {
+    return statSync(logFile).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Log lines without their "2026-12-01 20:17:27.218 GMT [25395] " prefix, joined on one line. */
+export function summariseLog(tail: string, lines = 2): string {
+  return tail.split('\n').filter(Boolean).slice(-lines)
+    .map((l) => l.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] /, '').replace(/\s+/g, ' ').trim())
+    .join(' / ');
 }

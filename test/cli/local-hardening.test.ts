@@ -93,3 +93,17 @@ describe('local cluster: status means "answers", ports, url --json', () => {
     expect(again.stdout).toMatch(/^running on 127\.0\.0\.1:\d+ \(pid \d+\)/);
   });
 });
+
+describe('local cluster: a failure says why, in the server\'s own words', () => {
+  it('a bad setting in postgresql.conf: start fails (exit 1) quoting the server, not a blank reason', async () => {
+    const cwd = scratchDir();
+    const env = { BOOKINGDB_LOCAL_DIR: join(cwd, 'cluster'), BOOKINGDB_LOCAL_PORT: String(await freePort()) };
+    expect((await runCli(['local', 'start'], { cwd, env })).code).toBe(0);
+    expect((await runCli(['local', 'stop'], { cwd, env })).code).toBe(0);
+    writeFileSync(join(cwd, 'cluster/data/postgresql.conf'), 'bogus_setting_xyz = 1\n', { flag: 'a' });
+    const r = await runCli(['local', 'start'], { cwd, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: the local cluster did not start: postgres exited \(code 1\): .*bogus_setting_xyz/m);
+    expect(r.stderr).toContain(`hint: see ${join(cwd, 'cluster/server.log')}`);
+  });
+});

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyPackage, runCli } from '../helpers/cli.js';
+import { copyPackage, runCli, scratchDir } from '../helpers/cli.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -61,5 +61,26 @@ describe('local cluster from a mode-0700 project directory', () => {
     const again = await runCli(['deploy'], { cwd, env, bin: pkg.bin });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/using the local cluster/);
+  });
+
+  it('an existing cluster postgres can no longer reach is not moved: the error names the directory and the fix (exit 4)', async () => {
+    const base = scratchDir();
+    const project = join(base, 'project');
+    const env2 = { BOOKINGDB_LOCAL_PORT: String(await freePort()) };
+    mkdirSync(project);
+    expect((await runCli(['local', 'start'], { cwd: project, env: env2 })).code).toBe(0);
+    expect((await runCli(['local', 'stop'], { cwd: project, env: env2 })).code).toBe(0);
+    chmodSync(base, 0o700);
+    const r = await runCli(['local', 'start'], { cwd: project, env: env2 });
+    if (isRoot) {
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain(`${base} is not traversable`);
+      expect(r.stderr).toContain(`hint: run chmod o+x ${base}`);
+      chmodSync(base, 0o755);
+      expect((await runCli(['local', 'start'], { cwd: project, env: env2 })).code).toBe(0);
+    } else {
+      expect(r.code, r.stderr).toBe(0); // the caller runs the server and can traverse its own directories
+    }
+    expect((await runCli(['local', 'stop'], { cwd: project, env: env2 })).code).toBe(0);
   });
 });
