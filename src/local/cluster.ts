@@ -21,7 +21,7 @@ const run = promisify(execFile);
  * runs detached (spawned without a shell, src/local/postmaster.ts), so it outlives the
  * command that started it. As root it runs as the OS user `postgres` (created if
  * missing); when postgres cannot reach the directory or the binaries, a new cluster
- * lives under /var/tmp instead (src/local/relocate.ts), said through `notify`.
+ * lives under /var/lib/bookingdb instead (src/local/relocate.ts), said through `notify`.
  */
 export interface LocalCluster {
   /** The configured directory (a relocated cluster leaves a pointer file here). */

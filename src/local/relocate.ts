@@ -10,14 +10,17 @@ import { assertSafePath } from './safe-path.js';
  * The root case. As root the server runs as `postgres`, which must traverse every parent
  * of the data directory and of the bundled binaries. A clone in a mode-0700 directory
  * (under /root, or `mktemp -d`) has neither, so bookingdb, without being asked:
- * - runs a copy of the binaries' install tree from /var/tmp/bookingdb-pg-<version>/
+ * - runs a copy of the binaries' install tree from /var/lib/bookingdb/postgresql-<version>/
  *   (root-owned, read-only to others, made once per version, reused);
- * - puts a new cluster's data in /var/tmp/bookingdb-<hash of the configured dir>/ and
- *   remembers it in `<configured dir>/location`, so later commands find the same cluster.
- * Both are said through `notify`. An existing cluster is never moved: if postgres cannot
- * reach it, the error names the directory to open.
+ * - puts a new cluster's data in /var/lib/bookingdb/local-<hash of the configured dir>/
+ *   and remembers it in `<configured dir>/location`, so later commands find the same
+ *   cluster.
+ * /var/lib rather than /var/tmp: systemd-tmpfiles deletes files in /var/tmp that were not
+ * touched for 30 days, which would tear holes in an idle cluster. Both moves are said
+ * through `notify`. An existing cluster is never moved: if postgres cannot reach it, the
+ * error names the directory to open.
  */
-export const RELOCATION_BASE = '/var/tmp';
+export const RELOCATION_BASE = '/var/lib/bookingdb';
 const POINTER = 'location';
 const COMPLETE = '.bookingdb-complete';
 
@@ -37,27 +40,33 @@ function assertOwnDirectory(dir: string): void {
   }
 }
 
-function assertBaseReachable(user: ServerUser, what: string, blocked: string): void {
-  const base = firstUntraversable(RELOCATION_BASE, user);
-  if (base) {
-    throw preconditionError('local_dir_unreachable',
-      `the postgres OS user cannot reach ${what} (${blocked} is not traversable), nor ${RELOCATION_BASE} (${base} is not traversable)`,
-      `run chmod o+x ${blocked}, or set BOOKINGDB_LOCAL_DIR and install the project under directories others can traverse`);
+/** Makes /var/lib/bookingdb (root, 0755) and checks that the server user can reach it. */
+function prepareBase(user: ServerUser, what: string, blocked: string): void {
+  const cannot = (why: string) => preconditionError('local_dir_unreachable',
+    `the postgres OS user cannot reach ${what} (${blocked} is not traversable), and ${why}`,
+    `run chmod o+x ${blocked}, or set BOOKINGDB_LOCAL_DIR and install the project under directories others can traverse`);
+  try {
+    mkdirSync(RELOCATION_BASE, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw cannot(`bookingdb could not make ${RELOCATION_BASE} instead (${(error as Error).message})`);
   }
+  assertOwnDirectory(RELOCATION_BASE);
+  const base = firstUntraversable(RELOCATION_BASE, user);
+  if (base) throw cannot(`not ${RELOCATION_BASE} either (${base} is not traversable)`);
 }
 
 /**
  * The binaries to run: the bundled ones when the server user can reach them, else the
- * copy in /var/tmp (made now when missing). Paths are checked by assertSafePath.
+ * copy in /var/lib/bookingdb (made now when missing). Paths are checked by assertSafePath.
  */
 export function reachableBinaries(bundled: Binaries, user: ServerUser, notify: (m: string) => void): Binaries {
   const native = dirname(dirname(bundled.postgres));
   assertSafePath('bundled PostgreSQL directory', native, 'install the project under a path made of those characters');
   const blocked = ['bin', 'lib', 'share'].map((d) => firstUntraversable(join(native, d), user)).find(Boolean);
   if (!blocked) return bundled;
-  assertBaseReachable(user, `the bundled PostgreSQL binaries in ${native}`, blocked);
+  prepareBase(user, `the bundled PostgreSQL binaries in ${native}`, blocked);
   const version = readVersion(native);
-  const target = join(RELOCATION_BASE, `bookingdb-pg-${version}`);
+  const target = join(RELOCATION_BASE, `postgresql-${version}`);
   if (!existsSync(join(target, COMPLETE))) {
     copyTree(native, target);
     notify(`the postgres OS user cannot reach the bundled PostgreSQL binaries in ${native} (${blocked} is not traversable): copied them to ${target}`);
@@ -109,7 +118,7 @@ export interface Location {
   relocatedFrom?: string;
 }
 
-const RELOCATED = /^\/var\/tmp\/bookingdb-[0-9a-f]{16}$/;
+const RELOCATED = /^\/var\/lib\/bookingdb\/local-[0-9a-f]{16}$/;
 
 /** Where the cluster configured in `dir` lives (following a pointer left by relocate). */
 export function locate(dir: string): Location {
@@ -130,14 +139,14 @@ export function locate(dir: string): Location {
 
 /**
  * Before a first initdb: when the server user cannot reach `dir`, moves the new cluster
- * to /var/tmp and leaves the pointer. An initialised cluster stays where it is.
+ * to /var/lib/bookingdb and leaves the pointer. An initialised cluster stays where it is.
  */
 export function relocateIfUnreachable(dir: string, loc: Location, user: ServerUser, notify: (m: string) => void): Location {
   if (loc.relocatedFrom || existsSync(join(loc.dataDir, 'PG_VERSION'))) return loc;
   const blocked = firstUntraversable(dir, user);
   if (!blocked) return loc;
-  assertBaseReachable(user, dir, blocked);
-  const root = join(RELOCATION_BASE, `bookingdb-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
+  prepareBase(user, dir, blocked);
+  const root = join(RELOCATION_BASE, `local-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
   if (existsSync(root)) assertOwnDirectory(root);
   else mkdirSync(root, { mode: 0o711 });
   chmodSync(root, 0o711);

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyPackage, runCli, scratchDir } from '../helpers/cli.js';
 
@@ -48,7 +49,7 @@ describe('local cluster from a mode-0700 project directory', () => {
     if (isRoot) {
       // names the directory postgres cannot traverse and where the cluster went instead
       expect(r.stderr).toContain(`${parent} is not traversable`);
-      expect(r.stderr).toMatch(/local cluster data in \/var\/tmp\/bookingdb-[0-9a-f]+/);
+      expect(r.stderr).toMatch(/local cluster data in \/var\/lib\/bookingdb\/local-[0-9a-f]{16}\/data instead/);
       expect(existsSync(join(cwd, '.bookingdb/local/location'))).toBe(true);
     }
 
@@ -56,11 +57,13 @@ describe('local cluster from a mode-0700 project directory', () => {
     expect(status.code, status.stderr).toBe(0);
     const s = JSON.parse(status.stdout);
     expect(s.running).toBe(true);
-    if (isRoot) expect(s.dataDir).toMatch(/^\/var\/tmp\/bookingdb-[0-9a-f]+\/data$/);
+    if (isRoot) expect(s.dataDir).toMatch(/^\/var\/lib\/bookingdb\/local-[0-9a-f]{16}\/data$/);
 
-    const again = await runCli(['deploy'], { cwd, env, bin: pkg.bin });
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/using the local cluster/);
+    const url = await runCli(['local', 'url', '--json'], { cwd, env, bin: pkg.bin });
+    expect(url.code, url.stderr).toBe(0);
+    const sql = postgres(JSON.parse(url.stdout).url, { max: 1, onnotice: () => undefined });
+    expect(await sql`select count(*)::int as n from pg_namespace where nspname = 'booking'`).toEqual([{ n: 1 }]);
+    await sql.end();
   });
 
   it('an existing cluster postgres can no longer reach is not moved: the error names the directory and the fix (exit 4)', async () => {

@@ -41,7 +41,7 @@ function findClusters(root: string, depth = 0, found = { pidFiles: [] as string[
     else if (name === 'location' && st.isFile() && root.endsWith(join('.bookingdb', 'local'))) {
       const target = readFileSync(path, 'utf8').trim();
       // only what bookingdb itself makes for a relocated cluster
-      if (/^\/var\/tmp\/bookingdb-[0-9a-f]+$/.test(target)) {
+      if (/^\/var\/lib\/bookingdb\/local-[0-9a-f]{16}$/.test(target)) {
         found.moved.push(target);
         if (existsSync(join(target, 'data', 'postmaster.pid'))) found.pidFiles.push(join(target, 'data', 'postmaster.pid'));
       }
