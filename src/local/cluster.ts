@@ -31,6 +31,11 @@ export interface LocalCluster {
   port: number;
   /** Where notices go (relocation, a stale pid file); stderr unless the caller says otherwise. */
   notify: (message: string) => void;
+  /**
+   * Extra server settings (`-c name=value`), e.g. the test harness's fsync=off for a
+   * throwaway cluster. Passed as arguments (no shell); names and values are checked.
+   */
+  settings?: Record<string, string>;
 }
 
 export interface LocalStatus {
@@ -139,6 +144,22 @@ async function initialise(c: LocalCluster, l: Location, bin: Binaries, user: Ser
   }
 }
 
+function extraSettings(c: LocalCluster): string[] {
+  return Object.entries(c.settings ?? {}).flatMap(([name, value]) => {
+    if (!/^[a-z_]{1,63}$/.test(name) || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
+      throw new BookingDbError('bug', `invalid local server setting ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
+    }
+    return ['-c', `${name}=${value}`];
+  });
+}
+
+function portInUseError(port: number): BookingDbError {
+  return new BookingDbError('port_in_use', `port ${port} on 127.0.0.1 is already in use by another program`, {
+    exitCode: ExitCode.precondition,
+    hint: 'pick another with `bookingdb local start --port N` (or BOOKINGDB_LOCAL_PORT)',
+  });
+}
+
 /** Waits for a live postmaster to answer (another command starting it, or crash recovery). */
 async function waitForAnswer(c: LocalCluster, l: Location, user: ServerUser, timeoutMs: number): Promise<LocalStatus> {
   const deadline = Date.now() + timeoutMs;
@@ -163,6 +184,7 @@ export async function startLocal(c: LocalCluster): Promise<LocalStatus & { start
   assertSafePath('local cluster directory', l.root, 'set local.dir in bookingdb.config.json (or BOOKINGDB_LOCAL_DIR) to such a directory');
   let initialisedNow = false;
   if (!existsSync(join(l.dataDir, 'PG_VERSION'))) {
+    if (await portInUse(c.port)) throw portInUseError(c.port); // before spending an initdb on it
     await initialise(c, l, bin, user);
     initialisedNow = true;
   }
@@ -179,12 +201,7 @@ export async function startLocal(c: LocalCluster): Promise<LocalStatus & { start
     throw preconditionError('local_dir_unreachable', `the postgres OS user cannot reach the local cluster in ${l.dataDir}: ${blocked} is not traversable`,
       `run chmod o+x ${blocked} (the cluster was made when it could)`);
   }
-  if (await portInUse(c.port)) {
-    throw new BookingDbError('port_in_use', `port ${c.port} on 127.0.0.1 is already in use by another program`, {
-      exitCode: ExitCode.precondition,
-      hint: 'pick another with `bookingdb local start --port N` (or BOOKINGDB_LOCAL_PORT)',
-    });
-  }
+  if (await portInUse(c.port)) throw portInUseError(c.port);
   await launch(c, l, bin, user);
   await writeFile(portFile(l), `${c.port}\n`);
   await createLocalDatabase(c); // idempotent: also after an interrupted first start
@@ -201,7 +218,7 @@ async function launch(c: LocalCluster, l: Location, bin: Binaries, user: ServerU
   for (let attempt = 0; ; attempt++) {
     if (clearStalePidFile(l.dataDir, user)) c.notify(`removed a stale ${join(l.dataDir, 'postmaster.pid')} (the server had been killed)`);
     const offset = logSize(log);
-    const result = await spawnPostmaster(bin.postgres, l.dataDir, c.port, log, user);
+    const result = await spawnPostmaster(bin.postgres, l.dataDir, c.port, log, user, extraSettings(c));
     if (result.ok) return;
     const again = await waitForAnswer(c, l, user, 60_000);
     if (again.running) return; // another process started it

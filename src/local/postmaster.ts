@@ -110,11 +110,11 @@ export interface SpawnResult {
  * Starts `postgres` detached and waits until its pid file says ready and the port answers.
  * A failure returns the reason; callers add the log's tail.
  */
-export async function spawnPostmaster(bin: string, dataDir: string, port: number, logFile: string, user: ServerUser, timeoutMs = 60_000): Promise<SpawnResult> {
+export async function spawnPostmaster(bin: string, dataDir: string, port: number, logFile: string, user: ServerUser, extra: string[] = [], timeoutMs = 60_000): Promise<SpawnResult> {
   const args = ['-D', dataDir, '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
     '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'password_encryption=scram-sha-256',
-    '-c', 'max_connections=200'];
+    '-c', 'max_connections=200', ...extra];
   const fd = openSync(logFile, 'a', 0o600);
   let exited: string | undefined;
   try {
