@@ -70,6 +70,19 @@ describe('local cluster: status means "answers", ports, url --json', () => {
     await sql.end();
   });
 
+  it('a postmaster that is alive but does not answer (SIGSTOP) is "not answering", not running (exit 1)', async () => {
+    const pid = Number(readFileSync(join(localDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const status = await runCli(['local', 'status', '--json'], { cwd, env });
+      expect(status.code, status.stdout).toBe(1);
+      expect(JSON.parse(status.stdout)).toMatchObject({ running: false, state: 'not answering', pid });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect((await runCli(['local', 'status'], { cwd, env })).code).toBe(0);
+  });
+
   it('after kill -9 of the postmaster, status says stopped at once and start starts it again', async () => {
     const pidFile = join(localDir, 'data', 'postmaster.pid');
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
