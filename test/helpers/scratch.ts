@@ -71,7 +71,7 @@ export async function claimScratchRoot(root: string): Promise<void> {
   writeFileSync(join(root, OWNER_FILE), `${process.pid}\n`);
   for (const name of readdirSync(tmpdir())) {
     const dir = join(tmpdir(), name);
-    if (!name.startsWith('bookingdb-test-') || dir === root) continue;
+    if (!/^bookingdb-test-[A-Za-z0-9]{6}$/.test(name) || dir === root) continue; // mkdtemp's names only
     const owner = Number((() => { try { return readFileSync(join(dir, OWNER_FILE), 'utf8'); } catch { return ''; } })());
     if (Number.isInteger(owner) && owner > 1 && !alive(owner)) await removeScratchRoot(dir).catch(() => undefined);
   }
