@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, chmodSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { localCluster, startLocal } from '../../src/local/cluster.js';
 import { isLivePostmaster, readPidFile } from '../../src/local/postmaster.js';
 import { serverUser } from '../../src/local/os-user.js';
-import { removeScratchRoot } from '../helpers/scratch.js';
+import { claimScratchRoot, removeScratchRoot } from '../helpers/scratch.js';
 import { freePort } from '../helpers/server.js';
 
 describe('test debris: the global teardown', () => {
@@ -21,5 +22,23 @@ describe('test debris: the global teardown', () => {
     await removeScratchRoot(root);
     expect(isLivePostmaster(pid, await serverUser())).toBe(false);
     expect(existsSync(root)).toBe(false);
+  });
+
+  it('a run directory whose owner died (an interrupted run) is removed by the next run; a live one is kept', async () => {
+    const dead = mkdtempSync(join(tmpdir(), 'bookingdb-test-'));
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid; // has exited
+    writeFileSync(join(dead, '.owner-pid'), `${deadPid}\n`);
+    const live = mkdtempSync(join(tmpdir(), 'bookingdb-test-'));
+    writeFileSync(join(live, '.owner-pid'), `${process.pid}\n`);
+    const mine = mkdtempSync(join(tmpdir(), 'bookingdb-test-'));
+    try {
+      await claimScratchRoot(mine);
+      expect(existsSync(dead)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      await removeScratchRoot(dead);
+      await removeScratchRoot(live);
+      await removeScratchRoot(mine);
+    }
   });
 });
