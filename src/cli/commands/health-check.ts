@@ -28,7 +28,11 @@ async function loadHealthConfig(file: string | undefined, cwd: string) {
   const parsed = healthCheckConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw usageError(`healthCheck.${issue.path.join('.')}: ${issue.message}`, 'see `bookingdb health-check --help` for the check names');
+    const path = ['healthCheck', ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      throw usageError(`${[...path, issue.keys[0]].join('.')}: unknown key`, 'check names are listed by `bookingdb health-check --format json`');
+    }
+    throw usageError(`${path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
 }
