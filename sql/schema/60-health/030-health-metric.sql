@@ -126,7 +126,7 @@ BEGIN
          AND CASE p_check WHEN 'last-vacuum' THEN s.n_dead_tup > 0
                           WHEN 'last-analyze' THEN s.n_mod_since_analyze > 0 ELSE true END
     ) v ORDER BY v.val DESC LIMIT 1;
-    value := coalesce(pg_catalog.round(v_a, 2), 0);
+    value := coalesce(pg_catalog.round(v_a, 4), 0);
     detail := CASE WHEN v_name IS NULL THEN 'no booking table of 1,000 tuples or more needs it'
       ELSE pg_catalog.format('%s: %s%s', v_name, pg_catalog.round(v_a, 2), unit) END;
 
