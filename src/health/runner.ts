@@ -62,12 +62,21 @@ function describeFailure(error: unknown, statementTimeoutMs: number): string {
 }
 
 async function measure(sql: Sql, check: HealthCheck, statementTimeoutMs: number, lockTimeoutMs: number): Promise<Measurement> {
-  return (await sql.begin(async (tx) => {
-    await tx.unsafe(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-    if (check.source === 'client') return CLIENT_MEASURES[check.name](tx as unknown as Sql);
-    const [row] = await tx`select value::text as value, detail from ops.health_metric(${check.name})`;
-    return { value: row.value === null ? null : Number(row.value), detail: String(row.detail ?? '') };
-  })) as Measurement;
+  const timeouts = `SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${lockTimeoutMs}`;
+  if (check.source === 'client') {
+    return (await sql.begin(async (tx) => {
+      await tx.unsafe(timeouts);
+      return CLIENT_MEASURES[check.name](tx as unknown as Sql);
+    })) as Measurement;
+  }
+  // Returning the queries unawaited pipelines them after BEGIN: one round trip fewer
+  // per check, which is most of a check's cost on a busy machine.
+  const [, rows] = (await sql.begin((tx) => [
+    tx.unsafe(timeouts),
+    tx`select value::text as value, detail from ops.health_metric(${check.name})`,
+  ])) as unknown as [unknown, { value: string | null; detail: string | null }[]];
+  const row = rows[0];
+  return { value: row.value === null ? null : Number(row.value), detail: String(row.detail ?? '') };
 }
 
 export async function runHealthCheck(sql: Sql, options: HealthOptions = {}): Promise<HealthReport> {

@@ -30,12 +30,14 @@ function timed(cmd, args) {
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
+const help = [];
 const ours = [];
 const theirs = [];
 const perCheck = new Map();
 let lastOurs;
 const lastTheirs = {};
 for (let i = 0; i < runs; i++) {
+  help.push(timed(process.execPath, [bin, '--help']).ms);
   const r = timed(process.execPath, [bin, 'health-check', '--database-url', url, '--format', 'json']);
   ours.push(r.ms);
   lastOurs = JSON.parse(r.stdout);
@@ -51,8 +53,9 @@ for (let i = 0; i < runs; i++) {
 const slowest = [...perCheck].map(([name, ms]) => [name, median(ms)]).sort((a, b) => b[1] - a[1]).slice(0, 5);
 const m1 = median(ours);
 const m2 = median(theirs);
-console.log(`rounds: ${runs}`);
+console.log(`rounds: ${runs}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`bookingdb health-check (${lastOurs.checks.length} checks, one process): median ${m1.toFixed(0)} ms wall (runner ${lastOurs.durationMs} ms in the last round)`);
+console.log(`(bookingdb --help, process start only:            median ${median(help).toFixed(0)} ms wall)`);
 console.log(`check_postgres, 10 actions, one process each:      median ${m2.toFixed(0)} ms wall`);
 console.log(`ratio bookingdb / check_postgres: ${(m1 / m2).toFixed(2)}`);
 console.log('slowest bookingdb checks (median ms):', slowest.map(([n, ms]) => `${n} ${ms}`).join(', '));
