@@ -49,7 +49,8 @@ export function registerHealthCheck(program: Command): void {
     .option('--statement-timeout <ms>', 'statement_timeout of each check (default 2000)')
     .addHelpText('after', '\nrun it from monitoring as a LOGIN member of bookingdb_monitor:\n  bookingdb roles create monitor --name nagios\n  bookingdb health-check --format nagios --database-url postgres://nagios@db/booking\n  bookingdb health-check --format prometheus --output /var/lib/node_exporter/bookingdb.prom')
     .action(action(async (ctx, opts) => {
-      const format: Format = opts.format ?? (opts.json ? 'json' : 'table');
+      // --json (global) is --format json: Output prints nothing else in JSON mode
+      const format: Format = opts.json ? 'json' : (opts.format ?? 'table');
       if (!FORMATS.includes(format)) throw usageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
       const failOn = opts.failOn ?? 'warning';
       if (failOn !== 'warning' && failOn !== 'critical') throw usageError(`--fail-on must be warning or critical, got "${failOn}"`);
