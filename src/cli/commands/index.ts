@@ -4,6 +4,7 @@ import { registerMigrate } from './migrate.js';
 import { registerRoles } from './roles.js';
 import { registerLocal } from './local.js';
 import { registerSeed } from './seed.js';
+import { registerHealthCheck } from './health-check.js';
 import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
 
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerRoles(program);
   registerSeed(program);
   registerLocal(program);
+  registerHealthCheck(program);
   registerSlowQueries(program);
   registerDoctor(program);
 }
