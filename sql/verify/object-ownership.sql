@@ -5,11 +5,9 @@
 -- belong to an extension (pg_depend deptype 'e', owned by whoever created it) are
 -- not named, nor are implicit array and row types (they follow their element or
 -- relation) or indexes (they follow their table).
--- bookingdb_ops is derived from bookingdb_owner's name so a role prefix rewrites it too;
--- a missing bookingdb_ops simply matches nothing.
 WITH owners AS (
   SELECT r.oid FROM pg_catalog.pg_roles r
-   WHERE r.rolname IN ('bookingdb_owner', pg_catalog.left('bookingdb_owner', -5) || 'ops')
+   WHERE r.rolname IN ('bookingdb_owner', 'bookingdb_ops')
 ),
 schemas AS (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n

@@ -54,8 +54,6 @@ AS $$
     ('erasure-requests-overdue', 'booking', 'd', 20, 30, 'above', 'process the pending erasure requests (GDPR allows one month)')
 $$;
 
--- EXECUTE to monitor (the health functions' audience) and to owner: deploy applies
--- sql/schema/90-grants as owner, whose `REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ops
--- FROM PUBLIC` fails with 42501 on a function the owner holds no privilege on at all.
-REVOKE ALL ON FUNCTION ops.health_checks() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ops.health_checks() TO bookingdb_monitor, bookingdb_owner;
+-- EXECUTE to monitor only, the health functions' audience.
+REVOKE ALL ON FUNCTION ops.health_checks() FROM PUBLIC, bookingdb_owner;
+GRANT EXECUTE ON FUNCTION ops.health_checks() TO bookingdb_monitor;

@@ -237,5 +237,5 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION ops.health_private_metric(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ops.health_private_metric(text) TO bookingdb_monitor, bookingdb_owner;
+REVOKE ALL ON FUNCTION ops.health_private_metric(text) FROM PUBLIC, bookingdb_owner;
+GRANT EXECUTE ON FUNCTION ops.health_private_metric(text) TO bookingdb_monitor;

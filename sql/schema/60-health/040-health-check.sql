@@ -67,5 +67,5 @@ AS $$
     FROM m
 $$;
 
-REVOKE ALL ON FUNCTION ops.health_metrics(), ops.health_check() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ops.health_metrics(), ops.health_check() TO bookingdb_monitor, bookingdb_owner;
+REVOKE ALL ON FUNCTION ops.health_metrics(), ops.health_check() FROM PUBLIC, bookingdb_owner;
+GRANT EXECUTE ON FUNCTION ops.health_metrics(), ops.health_check() TO bookingdb_monitor;
