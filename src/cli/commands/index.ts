@@ -4,6 +4,7 @@ import { registerMigrate } from './migrate.js';
 import { registerRoles } from './roles.js';
 import { registerLocal } from './local.js';
 import { registerSeed } from './seed.js';
+import { registerMetrics } from './metrics.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerRoles(program);
   registerSeed(program);
   registerLocal(program);
+  registerMetrics(program);
 }
