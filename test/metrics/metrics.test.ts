@@ -4,6 +4,7 @@ import { appPool, at, bookingApi, createLogin, createTenant, futureDate, inTenan
 import { collectIn, collectSnapshot, type Snapshot } from '../../src/metrics/collect.js';
 import { pruneMetricSnapshots, storeSnapshot } from '../../src/metrics/store.js';
 import { readRuns } from '../../src/runs/ledger.js';
+import { seedDemo } from '../../src/seed/demo.js';
 import { collectOptions, loginPool, morningZone } from './helpers.js';
 
 const opts = collectOptions();
@@ -137,6 +138,25 @@ describe('bookingdb metrics (core)', () => {
         has_function_privilege('bookingdb_monitor', 'ops.metric_tenant_activity(timestamptz, timestamptz)', 'execute') as monitor,
         (select r.rolname from pg_proc p join pg_roles r on r.oid = p.proowner where p.proname = 'metric_tenant_activity') as owner`;
     expect(acl).toEqual({ app: false, monitor: true, owner: 'bookingdb_ops' });
+  });
+
+  it('resource utilisation today agrees with booking.resource_utilisation on seeded demo data, in every time zone', async () => {
+    const db = await createTestDatabase();
+    await seedDemo(db.sql, { tenants: 3, locationsPerTenant: 2, resourcesPerLocation: 3, days: 7, bookings: 600 });
+    const s = await collectSnapshot(db.sql, opts);
+    const view = await db.sql`
+      select t.slug, sum(u.working_minutes)::int * 60 as working, sum(u.booked_minutes)::int * 60 as booked
+        from booking.resource_utilisation u
+        join booking.tenants t on t.id = u.tenant_id
+        join booking.locations l on l.tenant_id = u.tenant_id and l.id = u.location_id
+        join booking.resources r on r.tenant_id = u.tenant_id and r.id = u.resource_id
+       where r.active and u.day = (now() at time zone l.timezone)::date
+       group by t.slug order by t.slug`;
+    expect(view).toHaveLength(3);
+    expect(s.bookings.tenants.map((t) => ({ slug: t.slug, working: t.workingSecondsToday, booked: t.bookedSecondsToday })))
+      .toEqual(view.map((v) => ({ slug: v.slug, working: v.working, booked: v.booked })));
+    expect(s.bookings.workingSecondsToday).toBeGreaterThan(0);
+    expect(s.bookings.bookedSecondsToday).toBeGreaterThan(0);
   });
 
   it('prunes snapshots past their retention but always keeps the newest', async () => {

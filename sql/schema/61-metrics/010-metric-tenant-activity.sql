@@ -30,11 +30,16 @@ CREATE OR REPLACE FUNCTION ops.metric_tenant_activity(p_from timestamptz, p_to t
   RETURNS TABLE(tenant_id uuid, slug text, created bigint, confirmed bigint, cancelled bigint,
                 expired bigint, offers bigint, holds_pending bigint, waitlist_waiting bigint,
                 booked_seconds_today bigint, working_seconds_today bigint)
-  LANGUAGE sql
+  LANGUAGE plpgsql
   STABLE
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+  -- plpgsql rather than SQL: its plan is cached for the session, so `metrics serve`
+  -- does not plan this query again on every scrape.
+  RETURN QUERY
   WITH holds AS (
     SELECT b.tenant_id, pg_catalog.count(*) AS n
       FROM booking.bookings b
@@ -45,32 +50,42 @@ AS $$
       FROM booking.waitlist_entries e
      WHERE e.status = 'waiting'
      GROUP BY e.tenant_id
-  ), days AS (
-    SELECT l.tenant_id, l.id AS location_id, l.timezone AS tz,
+  ), today AS (
+    -- every active resource with the local day of its location
+    SELECT r.tenant_id, r.id AS resource_id, r.location_id, l.timezone AS tz,
            (pg_catalog.now() AT TIME ZONE l.timezone)::date AS day
-      FROM booking.locations l
-  ), usage AS (
-    SELECT d.tenant_id, pg_catalog.sum(w.seconds) AS working, pg_catalog.sum(k.seconds) AS booked
+      FROM booking.resources r
+      JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+     WHERE r.active
+  ), blocks AS (
+    -- today's working blocks, as instants (DST days keep their wall-clock hours)
+    SELECT d.tenant_id, d.resource_id,
+           (d.day + wh.starts_local) AT TIME ZONE d.tz AS bstart,
+           (d.day + wh.ends_local) AT TIME ZONE d.tz AS bend
+      FROM today d
+      JOIN booking.working_hours wh ON wh.tenant_id = d.tenant_id AND wh.resource_id = d.resource_id
+     WHERE wh.weekday = EXTRACT(isodow FROM d.day)::smallint
+  ), working AS (
+    SELECT x.tenant_id, pg_catalog.sum(GREATEST(x.seconds - x.off, 0)) AS seconds
+      FROM (SELECT b.tenant_id, EXTRACT(epoch FROM b.bend - b.bstart) AS seconds,
+                   -- FILTER: LEAST/GREATEST skip NULLs, so a block without time off
+                   -- would otherwise subtract itself
+                   coalesce(pg_catalog.sum(EXTRACT(epoch FROM LEAST(t.ends, b.bend) - GREATEST(t.starts, b.bstart)))
+                              FILTER (WHERE t.id IS NOT NULL), 0) AS off
+              FROM blocks b
+              LEFT JOIN booking.time_off t
+                ON t.tenant_id = b.tenant_id AND t.resource_id = b.resource_id
+               AND t.ends > b.bstart AND t.starts < b.bend
+             GROUP BY b.tenant_id, b.resource_id, b.bstart, b.bend) x
+     GROUP BY x.tenant_id
+  ), days AS (
+    SELECT DISTINCT d.tenant_id, d.location_id, d.tz, d.day FROM today d
+  ), booked AS (
+    -- per location, the tenant's bookings of that local day, read once (the resource
+    -- list is one array, so the planner cannot re-scan the day once per resource)
+    SELECT d.tenant_id, pg_catalog.sum(k.seconds) AS seconds
       FROM days d
      CROSS JOIN LATERAL (
-       SELECT coalesce(pg_catalog.sum(GREATEST(EXTRACT(epoch FROM blk.bend - blk.bstart) - coalesce(off.seconds, 0), 0)), 0) AS seconds
-         FROM booking.resources r
-         JOIN booking.working_hours wh
-           ON wh.tenant_id = r.tenant_id AND wh.resource_id = r.id
-          AND wh.weekday = EXTRACT(isodow FROM d.day)::smallint
-        CROSS JOIN LATERAL (
-          SELECT (d.day + wh.starts_local) AT TIME ZONE d.tz AS bstart,
-                 (d.day + wh.ends_local) AT TIME ZONE d.tz AS bend) blk
-         LEFT JOIN LATERAL (
-          SELECT pg_catalog.sum(EXTRACT(epoch FROM LEAST(t.ends, blk.bend) - GREATEST(t.starts, blk.bstart))) AS seconds
-            FROM booking.time_off t
-           WHERE t.tenant_id = r.tenant_id AND t.resource_id = r.id
-             AND t.ends > blk.bstart AND t.starts < blk.bend) off ON true
-        WHERE r.tenant_id = d.tenant_id AND r.location_id = d.location_id AND r.active
-     ) w
-     CROSS JOIN LATERAL (
-       -- the tenant's bookings of that local day, read once per location (the resource
-       -- list is one array, so the planner cannot re-scan the day once per resource)
        SELECT coalesce(pg_catalog.sum(EXTRACT(epoch FROM b.ends - b.starts)), 0) AS seconds
          FROM booking.bookings b
         WHERE b.tenant_id = d.tenant_id
@@ -86,7 +101,7 @@ AS $$
   )
   SELECT t.id, t.slug, a.created, a.confirmed, a.cancelled, a.expired, a.offers,
          coalesce(h.n, 0), coalesce(w.n, 0),
-         coalesce(u.booked, 0)::bigint, coalesce(u.working, 0)::bigint
+         coalesce(bk.seconds, 0)::bigint, coalesce(wk.seconds, 0)::bigint
     FROM booking.tenants t
    CROSS JOIN LATERAL (
      SELECT pg_catalog.count(*) FILTER (WHERE x.action = 'booking.book') AS created,
@@ -99,8 +114,10 @@ AS $$
    ) a
     LEFT JOIN holds h ON h.tenant_id = t.id
     LEFT JOIN waiting w ON w.tenant_id = t.id
-    LEFT JOIN usage u ON u.tenant_id = t.id
-   ORDER BY t.slug
+    LEFT JOIN booked bk ON bk.tenant_id = t.id
+    LEFT JOIN working wk ON wk.tenant_id = t.id
+   ORDER BY t.slug;
+END
 $$;
 
 COMMENT ON FUNCTION ops.metric_tenant_activity(timestamptz, timestamptz) IS
