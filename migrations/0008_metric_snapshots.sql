@@ -34,7 +34,8 @@ CREATE INDEX metric_snapshots_run_idx ON ops.metric_snapshots (run_id) WHERE run
 -- 23P01 conflicts of book/reschedule. Sequences are not transactional: a nextval()
 -- made just before the RAISE in booking._make_room survives the rollback of the
 -- failed booking, so this counts conflicts without a write that could block or slow
--- book (one nextval is a few microseconds; no row lock, no WAL record per call).
+-- book: it runs only on the conflict path, takes no row lock, and writes WAL once per
+-- 32 calls (measured: about 7 microseconds a call on a loaded 2-core machine).
 -- Read with last_value/is_called (a counter: it only grows; `metrics` reports it as
 -- bookingdb_booking_conflicts_total).
 CREATE SEQUENCE ops.booking_conflicts AS bigint MINVALUE 0 START WITH 1 NO CYCLE;

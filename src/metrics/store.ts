@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { BookingDbError } from '../errors.js';
+import { BookingDbError, ExitCode, isPgError } from '../errors.js';
 import { withRun } from '../runs/ledger.js';
 import { collectIn, describeMetricsError, type CollectOptions, type Snapshot } from './collect.js';
 import { metricsQuery } from './queries.js';
@@ -44,6 +44,12 @@ export async function storeSnapshot(sql: Sql, options: CollectOptions): Promise<
     });
     return { snapshot: status === 'ok' ? snapshot : undefined, snapshotId, runId: run.id, status: status === 'ok' ? 'ok' : 'skipped' };
   } catch (error) {
+    if (isPgError(error) && error.code === '42501') {
+      throw new BookingDbError('not_allowed', `this login may not store metric snapshots: ${error.message}`, {
+        exitCode: ExitCode.precondition, cause: error,
+        hint: '`metrics --store` writes ops.runs and ops.metric_snapshots: run it as a login in bookingdb_owner (or a superuser); monitor logins can run `metrics` and `metrics serve`',
+      });
+    }
     throw describeMetricsError(error);
   }
 }

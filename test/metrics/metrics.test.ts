@@ -140,6 +140,25 @@ describe('bookingdb metrics (core)', () => {
     expect(acl).toEqual({ app: false, monitor: true, owner: 'bookingdb_ops' });
   });
 
+  it('a table locked by a migration makes the round fail fast (lock_timeout), never queue; --store needs an owner login', async () => {
+    const db = await createTestDatabase();
+    await createTenant(db.sql, { resources: 1 });
+    const monitor = loginPool((await createLogin(db, 'monitor')).url);
+    const ddl = await db.sql.reserve();
+    try {
+      await ddl`begin`;
+      await ddl`lock table booking.bookings in access exclusive mode`;
+      const failed = collectSnapshot(monitor, collectOptions({ lockTimeoutMs: 200, statementTimeoutMs: 30_000 }));
+      await expect(failed).rejects.toMatchObject({ code: 'metrics_timeout' });
+      await expect(failed).rejects.toThrow(/hit its lock timeout/);
+    } finally {
+      await ddl`rollback`;
+      ddl.release();
+    }
+    expect((await collectSnapshot(monitor, opts)).bookings.tenants).toHaveLength(1);
+    await expect(storeSnapshot(monitor, opts)).rejects.toMatchObject({ code: 'not_allowed', exitCode: 4 });
+  });
+
   it('resource utilisation today agrees with booking.resource_utilisation on seeded demo data, in every time zone', async () => {
     const db = await createTestDatabase();
     await seedDemo(db.sql, { tenants: 3, locationsPerTenant: 2, resourcesPerLocation: 3, days: 7, bookings: 600 });
