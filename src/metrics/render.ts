@@ -1,5 +1,5 @@
 import type { Snapshot } from './collect.js';
-import type { TenantLabels } from './config.js';
+import type { TenantLabels } from './defaults.js';
 import { METRICS, type Sample } from './definitions.js';
 import { capTenants } from './tenants.js';
 

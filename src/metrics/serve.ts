@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Sql } from 'postgres';
 import { BookingDbError, ExitCode } from '../errors.js';
 import { baseFromSnapshot, collectSnapshot, type CollectOptions, type CounterBase } from './collect.js';
-import type { TenantLabels } from './config.js';
+import type { TenantLabels } from './defaults.js';
 import { renderPrometheus } from './render.js';
 
 /**

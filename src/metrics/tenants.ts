@@ -1,5 +1,5 @@
 import { ACTIONS, zeroCounts, type ActionCounts, type TenantMetrics } from './collect.js';
-import type { TenantLabels } from './config.js';
+import type { TenantLabels } from './defaults.js';
 
 /**
  * Per-tenant label capping, so a platform with thousands of tenants cannot explode a

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
 import { appPool, at, bookingApi, createTenant, futureDate } from '../domain/helpers.js';
 import { collectSnapshot, type Snapshot, type TenantMetrics, zeroCounts } from '../../src/metrics/collect.js';
-import { parseTenantLabels } from '../../src/metrics/config.js';
+import { defaultMetricsConfig, metricsConfigSchema, parseTenantLabels } from '../../src/metrics/config.js';
+import { METRICS_DEFAULTS } from '../../src/metrics/defaults.js';
 import { renderPrometheus } from '../../src/metrics/render.js';
 import { capTenants } from '../../src/metrics/tenants.js';
 import { collectOptions } from './helpers.js';
@@ -51,6 +52,19 @@ describe('tenant label capping', () => {
     for (const bad of ['top:0', 'top:', 'some', 'top:10000', 'TOP:3']) {
       expect(() => parseTenantLabels(bad)).toThrow(/none, all or top:N/);
     }
+  });
+});
+
+describe('the metrics config section', () => {
+  it('defaults to what the command uses without a config file; rejects unknown keys and bad values naming the path', () => {
+    expect(defaultMetricsConfig()).toEqual(METRICS_DEFAULTS);
+    expect(metricsConfigSchema.parse({ tenantLabels: 'top:5', serve: { port: 9999 } }).serve).toEqual({ host: '127.0.0.1', port: 9999, cacheSeconds: 5 });
+    const unknown = metricsConfigSchema.safeParse({ tenantLabel: 'all' });
+    expect(unknown.success).toBe(false);
+    expect(JSON.stringify(unknown.error?.issues)).toContain('tenantLabel');
+    const bad = metricsConfigSchema.safeParse({ serve: { cacheSeconds: -1 } });
+    expect(bad.error?.issues[0].path).toEqual(['serve', 'cacheSeconds']);
+    expect(metricsConfigSchema.safeParse({ tenantLabels: 'top:0' }).success).toBe(false);
   });
 });
 

@@ -27,8 +27,8 @@ async function open(ctx: Context) {
 }
 
 async function settings(opts: Record<string, any>) {
-  const { defaultMetricsConfig, parseTenantLabels } = await import('../../metrics/config.js');
-  const config = defaultMetricsConfig();
+  // plain defaults: the zod schema (metrics/config.ts) is for validating a config file
+  const { METRICS_DEFAULTS: config, parseTenantLabels } = await import('../../metrics/defaults.js');
   const tenantLabels = parseTenantLabels(opts.tenantLabels ?? config.tenantLabels);
   const collect = {
     windowMinutes: config.windowMinutes, transactionLagSeconds: config.transactionLagSeconds,
