@@ -5,6 +5,7 @@ import { registerRoles } from './roles.js';
 import { registerLocal } from './local.js';
 import { registerSeed } from './seed.js';
 import { registerHealthCheck } from './health-check.js';
+import { registerMetrics } from './metrics.js';
 import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
 
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerSeed(program);
   registerLocal(program);
   registerHealthCheck(program);
+  registerMetrics(program);
   registerSlowQueries(program);
   registerDoctor(program);
 }
