@@ -100,18 +100,21 @@ describe('bookingdb metrics (core)', () => {
     expect(next.snapshot!.bookings.window.from).toBe(during.snapshot!.bookings.window.to);
   });
 
-  it('counts 23P01 conflicts from the ops.booking_conflicts sequence, which the owner may advance', async () => {
+  it('counts 23P01 conflicts: a real slot-taken error through the API advances ops.booking_conflicts, surviving its rollback', async () => {
     const db = await createTestDatabase();
+    const t = await createTenant(db.sql, { resources: 1 });
+    const app = await appPool(db);
+    const api = bookingApi(app.sql, t.tenantId);
     const monitor = loginPool((await createLogin(db, 'monitor')).url);
     expect((await collectSnapshot(monitor, opts)).bookings.conflictsTotal).toBe(0);
-    // what booking._make_room will do just before it raises 23P01 (see the report): simulated here
-    await expect(db.sql.begin(async (tx) => {
-      await tx`set local role bookingdb_owner`;
-      await tx`select pg_catalog.nextval('ops.booking_conflicts')`;
-      await tx`select pg_catalog.nextval('ops.booking_conflicts')`;
-      throw new Error('the booking failed');
-    })).rejects.toThrow('the booking failed');
-    // a rolled-back transaction keeps its nextval: the counter survives the failed booking
+    const start = at(futureDate(3), '10:00', '+05:30'); // the tenant is in Asia/Kolkata, open 09:00-17:00
+    await api.book({ service: t.services.cut, resource: t.resources[0], customer: t.customers[0], start });
+    for (const customer of [t.customers[1], t.customers[2]]) {
+      await expect(api.book({ service: t.services.cut, resource: t.resources[0], customer, start })).rejects.toMatchObject({ code: '23P01' });
+    }
+    // a BK001 (outside working hours) is not a conflict
+    await expect(api.book({ service: t.services.cut, resource: t.resources[0], customer: t.customers[1], start: at(futureDate(3), '03:00', '+05:30') }))
+      .rejects.toMatchObject({ code: 'BK001' });
     expect((await collectSnapshot(monitor, opts)).bookings.conflictsTotal).toBe(2);
   });
 

@@ -124,6 +124,8 @@ BEGIN
     IF NOT p_raise THEN
       RETURN false;
     END IF;
+    -- bookingdb_booking_conflicts_total: a sequence is not rolled back with the failed call
+    PERFORM pg_catalog.nextval('ops.booking_conflicts');
     SELECT r.name INTO v_name FROM booking.resources r
      WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id;
     RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %',
