@@ -1,4 +1,4 @@
-import { describeUrlSource, loadConfigFile, resolveSettings, type Settings } from '../config.js';
+import { describeUrlSource, loadConfigFile, resolveSettings, type ConfigFile, type Settings } from '../config.js';
 import { BookingDbError, usageError } from '../errors.js';
 import { formatDatabaseUrl, parseDatabaseUrl, redactUrl, type ConnectionTarget } from '../db/url.js';
 import { setConnectionWarnings } from '../db/connect-warnings.js';
@@ -38,6 +38,8 @@ export interface Context {
   /** True when prompts are possible: stdin and stdout are TTYs and --yes/--json not given. */
   canPrompt: boolean;
   target(options?: { database?: string }): Promise<Target>;
+  /** The validated config file ({} when there is none): the command sections (healthCheck, metrics, ...). */
+  config: ConfigFile;
 }
 
 export async function createContext(global: GlobalOptions, extra: { lockWait?: string; lockTimeout?: string; port?: string } = {}): Promise<Context> {
@@ -65,6 +67,7 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
   const yes = Boolean(global.yes);
   return {
     settings,
+    config: file,
     out,
     yes,
     cwd,

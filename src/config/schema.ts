@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { DURATION_TEXT, RANGES, parseDurationMs, rolePrefixProblem } from './ranges.js';
 import type { IntegerRange } from '../validate.js';
+import { healthCheckConfigSchema } from '../health/config.js';
+import { metricsConfigSchema } from '../metrics/config.js';
+import { slowQueriesConfigSchema } from '../slow-queries/config.js';
+import { doctorConfigSchema } from '../doctor/config.js';
 
 /**
  * The one schema of bookingdb.config.json: validation (strict at every level, so a
@@ -40,13 +44,18 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('login roles made by `bookingdb roles create`'),
+  healthCheck: healthCheckConfigSchema.optional().describe('`bookingdb health-check`: thresholds per check name, timeouts, checks to skip'),
+  metrics: metricsConfigSchema.optional().describe('`bookingdb metrics`: tenant labels, window, timeouts, retention, `metrics serve`'),
+  slowQueries: slowQueriesConfigSchema.optional().describe('`bookingdb slow-queries`: list length, minimum mean time, timeout'),
+  doctor: doctorConfigSchema.optional().describe("`bookingdb doctor`: the database server's machine, when it is not this one"),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
 
 /** The JSON Schema of the config file (for `bookingdb config schema` and editors). */
 export function configJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(configSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  // io: 'input': what a person writes (keys with defaults are optional), not the parsed result
+  return z.toJSONSchema(configSchema, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
 }
 
 const RANGE_BY_PATH: Record<string, IntegerRange> = {
@@ -83,7 +92,8 @@ export function validateConfig(input: unknown): { ok: true; config: ConfigFile }
   if (issue.code === 'unrecognized_keys') {
     const key = [...issue.path.map(String), issue.keys[0]].join('.');
     const known = knownKeys(issue.path);
-    return { ok: false, message: `unknown key "${key}"${more}`, hint: `known keys${at ? ` in ${at}` : ''}: ${known.join(', ')}` };
+    const hint = known.length ? `known keys${at ? ` in ${at}` : ''}: ${known.join(', ')}` : 'see `bookingdb config schema` for the keys allowed there';
+    return { ok: false, message: `unknown key "${key}"${more}`, hint };
   }
   const got = JSON.stringify(valueAt(input, issue.path));
   const range = RANGE_BY_PATH[at];

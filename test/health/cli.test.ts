@@ -37,9 +37,10 @@ describe('health-check through the CLI, as the monitor login', async () => {
   const db = await createTestDatabase();
   const monitor = await createLogin(db, 'monitor');
   const cwd = scratchDir();
+  /** A config file whose healthCheck section is `doc`. */
   const thresholds = (doc: unknown) => {
     const file = join(cwd, `t${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify(doc));
+    writeFileSync(file, JSON.stringify({ healthCheck: doc }));
     return file;
   };
 
@@ -71,12 +72,12 @@ describe('health-check through the CLI, as the monitor login', async () => {
 
   it('a critical check exits 2 (also with --fail-on critical); thresholds come from the healthCheck section', async () => {
     const file = thresholds({ thresholds: { connections: { warning: null, critical: 0 } } });
-    const res = await runCli(['health-check', '--database-url', monitor.url, '--only', 'connections,tenant-rls', '--thresholds-file', file, '--fail-on', 'critical', '--format', 'nagios'], { cwd });
+    const res = await runCli(['health-check', '--database-url', monitor.url, '--only', 'connections,tenant-rls', '--config', file, '--fail-on', 'critical', '--format', 'nagios'], { cwd });
     expect(res.code).toBe(2);
     expect(res.stdout).toMatch(/^BOOKINGDB CRITICAL - 1 critical: connections [\d.]+%; 1 ok \| connections=[\d.]+%;;0 tenant-rls=0;;1\n$/);
-    const bad = await runCli(['health-check', '--database-url', monitor.url, '--thresholds-file', thresholds({ thresholds: { conections: {} } })], { cwd });
+    const bad = await runCli(['health-check', '--database-url', monitor.url, '--config', thresholds({ thresholds: { conections: {} } })], { cwd });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('error: healthCheck.thresholds.conections: unknown key');
+    expect(bad.stderr).toContain('unknown key "healthCheck.thresholds.conections"');
     const unknownName = await runCli(['health-check', '--database-url', monitor.url, '--only', 'nope'], { cwd });
     expect([unknownName.code, unknownName.stderr.includes('unknown health check "nope"')]).toEqual([2, true]);
   });

@@ -11,11 +11,15 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', '\nexit code: 1 when a finding is must-fix (security), else 0\nexample:\n  bookingdb doctor --memory 16GB --cpus 4 --storage ssd --connections 400')
     .action(action(async (ctx, opts) => {
       const { machineFromFlags } = await import('../../doctor/machine.js');
-      const machine = machineFromFlags({ memory: opts.memory, cpus: opts.cpus, storage: opts.storage, connections: opts.connections });
       const { doctorConfigSchema } = await import('../../doctor/config.js');
+      const section = ctx.config.doctor; // flags > config section (the database server's machine) > this machine
+      const machine = machineFromFlags({
+        memory: opts.memory ?? section?.memory, cpus: opts.cpus ?? (section?.cpus === undefined ? undefined : String(section.cpus)),
+        storage: opts.storage ?? section?.storage, connections: opts.connections ?? (section?.connections === undefined ? undefined : String(section.connections)),
+      });
       const { runDoctor, doctorExitCode } = await import('../../doctor/doctor.js');
       const { renderDoctor } = await import('../../doctor/render.js');
-      const defaults = doctorConfigSchema.parse({});
+      const defaults = section ?? doctorConfigSchema.parse({});
       return withTargetSql(ctx, async (sql) => {
         const report = await runDoctor(sql, { machine, appRole: `${ctx.settings.rolePrefix}_app`, statementTimeoutMs: defaults.statementTimeoutMs });
         const code = doctorExitCode(report);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { action, withTargetSql } from './action.js';
@@ -13,29 +12,8 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** The healthCheck section, from --thresholds-file until it joins the one config schema. */
-async function loadHealthConfig(file: string | undefined, cwd: string) {
-  const { healthCheckConfigSchema } = await import('../../health/config.js');
-  let raw: unknown = {};
-  if (file) {
-    const path = resolve(cwd, file);
-    try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (error) {
-      throw usageError(`cannot read ${path}: ${(error as Error).message}`, 'pass a JSON file holding the healthCheck section');
-    }
-  }
-  const parsed = healthCheckConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['healthCheck', ...issue.path.map(String)];
-    if (issue.code === 'unrecognized_keys') {
-      throw usageError(`${[...path, issue.keys[0]].join('.')}: unknown key`, 'check names are listed by `bookingdb health-check --format json`');
-    }
-    throw usageError(`${path.join('.')}: ${issue.message}`);
-  }
-  return parsed.data;
-}
+/** The healthCheck section's defaults, as plain data (zod loads only with a config file). */
+const HEALTH_DEFAULTS = { statementTimeoutMs: 2000, lockTimeoutMs: 500, thresholds: {}, skip: [] as string[] };
 
 export function registerHealthCheck(program: Command): void {
   program.command('health-check')
@@ -45,7 +23,6 @@ export function registerHealthCheck(program: Command): void {
     .option('--fail-on <level>', 'warning (default: exit is the worst status) or critical (warnings exit 0)')
     .option('--only <checks>', 'comma-separated check names to run')
     .option('--skip <checks>', 'comma-separated check names to leave out')
-    .option('--thresholds-file <file>', 'JSON of the healthCheck config section: thresholds per check, timeouts, skip')
     .option('--statement-timeout <ms>', 'statement_timeout of each check (default 2000)')
     .addHelpText('after', '\nrun it from monitoring as a LOGIN member of bookingdb_monitor:\n  bookingdb roles create monitor --name nagios\n  bookingdb health-check --format nagios --database-url postgres://nagios@db/booking\n  bookingdb health-check --format prometheus --output /var/lib/node_exporter/bookingdb.prom')
     .action(action(async (ctx, opts) => {
@@ -54,7 +31,7 @@ export function registerHealthCheck(program: Command): void {
       if (!FORMATS.includes(format)) throw usageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
       const failOn = opts.failOn ?? 'warning';
       if (failOn !== 'warning' && failOn !== 'critical') throw usageError(`--fail-on must be warning or critical, got "${failOn}"`);
-      const config = await loadHealthConfig(opts.thresholdsFile, ctx.cwd);
+      const config = ctx.config.healthCheck ?? HEALTH_DEFAULTS; // thresholds per check: config section healthCheck
       const { runHealthCheck, selectChecks } = await import('../../health/runner.js');
       const { exitCodeFor } = await import('../../health/checks.js');
       const render = await import('../../health/render.js');

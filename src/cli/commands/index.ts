@@ -8,6 +8,7 @@ import { registerHealthCheck } from './health-check.js';
 import { registerMetrics } from './metrics.js';
 import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
+import { registerConfig } from './config.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerMetrics(program);
   registerSlowQueries(program);
   registerDoctor(program);
+  registerConfig(program);
 }

@@ -26,9 +26,11 @@ async function open(ctx: Context) {
   return connect(target.url, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 2 });
 }
 
-async function settings(opts: Record<string, any>) {
-  // plain defaults: the zod schema (metrics/config.ts) is for validating a config file
-  const { METRICS_DEFAULTS: config, parseTenantLabels } = await import('../../metrics/defaults.js');
+async function settings(ctx: Context, opts: Record<string, any>) {
+  // the config file's metrics section (validated, defaults filled in), else plain
+  // defaults: zod loads only when there is a config file
+  const { METRICS_DEFAULTS, parseTenantLabels } = await import('../../metrics/defaults.js');
+  const config = ctx.config.metrics ?? METRICS_DEFAULTS;
   const tenantLabels = parseTenantLabels(opts.tenantLabels ?? config.tenantLabels);
   const collect = {
     windowMinutes: config.windowMinutes, transactionLagSeconds: config.transactionLagSeconds,
@@ -47,7 +49,7 @@ export function registerMetrics(program: Command): void {
     .action(metricsAction(async (ctx, opts) => {
       const format = opts.json ? 'json' : String(opts.format ?? 'table');
       if (!['table', 'json', 'prometheus'].includes(format)) throw usageError(`--format must be table, json or prometheus, got "${format}"`);
-      const { tenantLabels, collect } = await settings(opts);
+      const { tenantLabels, collect } = await settings(ctx, opts);
       const sql = await open(ctx);
       try {
         let snapshot;
@@ -87,7 +89,7 @@ export function registerMetrics(program: Command): void {
     .option('--cache-seconds <seconds>', 'answer scrapes from the last database round for this long (default 5)')
     .option('--tenant-labels <mode>', 'per-tenant series: none, all or top:N (default top:20)')
     .action(metricsAction(async (ctx, opts) => {
-      const { config, tenantLabels, collect } = await settings(opts);
+      const { config, tenantLabels, collect } = await settings(ctx, opts);
       const port = opts.port === undefined ? config.serve.port : parseInteger('--port', String(opts.port), { min: 0, max: 65535 });
       const cacheSeconds = opts.cacheSeconds === undefined ? config.serve.cacheSeconds : parseInteger('--cache-seconds', String(opts.cacheSeconds), { min: 0, max: 300, unit: 'seconds' });
       const host = String(opts.host ?? config.serve.host);

@@ -19,7 +19,7 @@ export function registerSlowQueries(program: Command): void {
     .action(action(async (ctx, opts) => {
       const { listSlowQueries, SORT_KEYS } = await import('../../slow-queries/slow-queries.js');
       const { slowQueriesConfigSchema } = await import('../../slow-queries/config.js');
-      const defaults = slowQueriesConfigSchema.parse({});
+      const defaults = ctx.config.slowQueries ?? slowQueriesConfigSchema.parse({}); // flags > config section > defaults
       if (opts.sort !== undefined && !SORT_KEYS.includes(opts.sort)) throw usageError(`--sort must be one of ${SORT_KEYS.join(', ')}, got "${opts.sort}"`);
       const options = {
         limit: opts.limit === undefined ? defaults.limit : parseInteger('--limit', String(opts.limit), { min: 1, max: 1000 }),
