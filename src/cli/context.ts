@@ -79,9 +79,10 @@ export async function createContext(global: GlobalOptions, extra: { lockWait?: s
         return { url, redacted: formatDatabaseUrl(connection, { redact: true }), local: false, database: connection.database, connection };
       }
       const { localCluster, startLocal, localUrl, LOCAL_DATABASE } = await import('../local/cluster.js');
-      const cluster = localCluster(cwd, settings.localDir, settings.localPort);
+      const cluster = localCluster(cwd, settings.localDir, settings.localPort, (m) => out.info(m));
       const status = await startLocal(cluster);
-      if (status.started) out.info(`no database configured: started the local cluster on 127.0.0.1:${status.port} (${cluster.dir})`);
+      // dataDir, not cluster.dir: as root the data may have been relocated to /var/lib/bookingdb
+      if (status.started) out.info(`no database configured: started the local cluster on 127.0.0.1:${status.port} (data in ${status.dataDir})`);
       else out.info(`no database configured: using the local cluster on 127.0.0.1:${status.port}`);
       const url = await localUrl(cluster, options.database ?? LOCAL_DATABASE);
       const connection = parseDatabaseUrl(url);

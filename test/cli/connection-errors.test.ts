@@ -1,6 +1,6 @@
+import { scratchDir } from '../helpers/cli.js';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminUrl, uniqueName } from '../helpers/database.js';
@@ -164,7 +164,7 @@ describe('~/.pgpass, PGPASSFILE and pg_service.conf, as libpq reads them', () =>
   const realPassword = decodeURIComponent(admin.password);
   const noPassword = () => { const u = new URL(adminUrl()); u.password = ''; return u.toString(); };
   const escaped = realPassword.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  const home = () => { const d = mkdtempSync(join(tmpdir(), 'bk-home-')); return d; };
+  const home = () => { const d = scratchDir(); return d; };
 
   it('uses a matching ~/.pgpass line (wildcards, first match wins) when the URL has no password', async () => {
     const h = home();

@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { scratchDir } from '../helpers/cli.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
@@ -25,7 +25,7 @@ describe('roles create / rotate / list', () => {
   it('creates a LOGIN role with a generated password that reaches no output, log or pg_stat_statements', async () => {
     const db = await createTestDatabase();
     await db.sql.unsafe(`alter database "${db.name}" set log_statement = 'all'`);
-    const dir = mkdtempSync(join(tmpdir(), 'bkroles-'));
+    const dir = scratchDir();
     const name = uniqueName('api');
     const pwFile = join(dir, 'api.pw');
     const logBefore = inject('serverLog') ? readFileSync(inject('serverLog'), 'utf8').length : 0;
@@ -72,7 +72,7 @@ describe('roles create / rotate / list', () => {
 
   it('rejects an unknown kind, a bad name, and rotating a role bookingdb did not make', async () => {
     const db = await createTestDatabase();
-    const dir = mkdtempSync(join(tmpdir(), 'bkroles-'));
+    const dir = scratchDir();
     const pw = join(dir, 'x.pw');
     const kind = await runCli(['roles', 'create', 'owner', '--name', uniqueName('x'), '--password-file', pw, '--database-url', db.url]);
     expect(kind.code).toBe(2);

@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { scratchDir } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, resolveSettings } from '../../src/config.js';
@@ -7,7 +7,7 @@ import { BookingDbError } from '../../src/errors.js';
 import { configJsonSchema, validateConfig } from '../../src/config/schema.js';
 
 async function configError(content: unknown): Promise<BookingDbError> {
-  const dir = mkdtempSync(join(tmpdir(), 'bkcfg-'));
+  const dir = scratchDir();
   writeFileSync(join(dir, 'c.json'), JSON.stringify(content));
   try {
     await loadConfigFile('c.json', dir);
@@ -72,7 +72,7 @@ describe('settings precedence: flags > environment > config file > defaults', ()
   });
 
   it('reads bookingdb.config.json, rejects unknown keys, and requires an explicit --config to exist', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bkcfg-'));
+    const dir = scratchDir();
     expect((await loadConfigFile(undefined, dir)).file).toEqual({});
     writeFileSync(join(dir, 'bookingdb.config.json'), JSON.stringify({ rolePrefix: 'acme' }));
     expect((await loadConfigFile(undefined, dir)).file).toEqual({ rolePrefix: 'acme' });
