@@ -1,3 +1,4 @@
+import { parseDurationText } from '../roles/durations.js';
 import type { IntegerRange } from '../validate.js';
 
 /**
@@ -22,19 +23,15 @@ export function rolePrefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-/** statement_timeout of the app logins: at least 100 ms (0 would disable it), at most 1 hour. */
-export const DURATION_RANGE_MS = { min: 100, max: 3_600_000 };
-
 /**
- * A PostgreSQL-style duration ("5s", "500ms", "2min", "1h"; a bare number is ms, as
- * for statement_timeout) in milliseconds, or undefined when it is not one or out of range.
+ * A duration as the app logins' role settings take it ("5s", "500ms", "2min", "1h", or
+ * "0" to disable), in milliseconds, or undefined when it is not one: the same grammar as
+ * `roles create --statement-timeout` (src/roles/durations.ts), so a value means the same in
+ * the config file, the environment and the flag. A bare number is refused: PostgreSQL
+ * would read it as milliseconds, which is rarely what was meant.
  */
 export function parseDurationMs(text: string): number | undefined {
-  const m = /^(\d{1,9})\s*(us|ms|s|min|h|d)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms'];
-  return ms >= DURATION_RANGE_MS.min && ms <= DURATION_RANGE_MS.max ? ms : undefined;
+  return parseDurationText(text)?.ms;
 }
 
-export const DURATION_TEXT = 'a duration from 100ms to 1h, such as "5s", "500ms" or "2min"';
+export const DURATION_TEXT = 'a duration such as "5s", "500ms" or "2min" (a whole number and ms, s, min or h, at most 24h; "0" disables)';

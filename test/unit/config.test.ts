@@ -98,7 +98,10 @@ describe('one schema for the config file (zod), strict at every level', () => {
     expect((await configError({ lockWaitSeconds: 'soon' })).message).toMatch(/lockWaitSeconds must be a whole number from 0 to 86400 \(seconds\), got "soon"/);
     expect((await configError({ local: { port: 70000 } })).message).toMatch(/local\.port must be a whole number from 1 to 65535, got 70000/);
     expect((await configError({ rolePrefix: 'pg' })).message).toMatch(/rolePrefix: PostgreSQL reserves role names starting with pg_/);
-    expect((await configError({ roles: { appStatementTimeout: '0' } })).message).toMatch(/roles\.appStatementTimeout: must be a duration from 100ms to 1h/);
+    // the same grammar as `roles create --statement-timeout`: a bare number (ms to PostgreSQL) is refused
+    expect((await configError({ roles: { appStatementTimeout: '500' } })).message).toMatch(/roles\.appStatementTimeout: must be a duration such as "5s"/);
+    expect((await configError({ roles: { appStatementTimeout: '25h' } })).message).toMatch(/roles\.appStatementTimeout: must be a duration/);
+    expect(validateConfig({ roles: { appStatementTimeout: '0' } }).ok).toBe(true);
   });
 
   it('keeps $schema, and exports a JSON Schema that forbids unknown keys', () => {

@@ -49,11 +49,10 @@ async function appLimits(ctx: Context, kind: string, opts: Record<string, any>) 
     }
     return undefined;
   }
-  // roles.appStatementTimeout comes from helper B's config schema; read defensively.
-  const configured = (ctx.settings as { appStatementTimeout?: string }).appStatementTimeout;
+  // flag > BOOKINGDB_APP_STATEMENT_TIMEOUT > roles.appStatementTimeout > 5s (settings validated the last three)
   const statementTimeout = opts.statementTimeout !== undefined
     ? parseDuration('--statement-timeout', String(opts.statementTimeout))
-    : parseDuration('roles.appStatementTimeout', configured ?? DEFAULT_APP_STATEMENT_TIMEOUT);
+    : parseDuration('roles.appStatementTimeout', ctx.settings.appStatementTimeout ?? DEFAULT_APP_STATEMENT_TIMEOUT);
   const idleInTransactionTimeout = parseDuration('--idle-in-transaction-timeout', String(opts.idleInTransactionTimeout ?? DEFAULT_APP_IDLE_IN_TRANSACTION_TIMEOUT));
   return { statementTimeout, idleInTransactionTimeout };
 }
