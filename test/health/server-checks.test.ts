@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
 import { check, extraPool, monitorPool, until } from './helpers.js';
 
@@ -196,6 +196,31 @@ describe('health-check: server checks', async () => {
     const prepared = await check(monitor, 'prepared-transactions');
     expect(prepared.status).toBe('ok');
     expect(prepared.detail).toMatch(/max_prepared_transactions is 0|no prepared transaction/);
+  });
+
+  it('a prepared transaction left open is WARNING until it is committed', async () => {
+    const [{ max }] = await db.sql`select current_setting('max_prepared_transactions')::int as max`;
+    // the embedded test cluster enables them (test/helpers/server.ts); a server of your own may not
+    if (inject('serverKind') === 'embedded') expect(max).toBeGreaterThan(0);
+    if (max === 0) return;
+    const gid = `h1_${Math.random().toString(36).slice(2, 10)}`;
+    const conn = await other.reserve();
+    try {
+      await conn`begin`;
+      await conn`create table ops.h_prepared (x int)`;
+      await conn.unsafe(`prepare transaction '${gid}'`);
+    } finally {
+      conn.release();
+    }
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const open = await check(monitor, 'prepared-transactions', { warning: 0.05, critical: 3600 });
+      expect(open.status).toBe('warning');
+      expect(open.detail).toContain(`gid ${gid}`);
+    } finally {
+      await db.sql.unsafe(`commit prepared '${gid}'`);
+    }
+    expect((await check(monitor, 'prepared-transactions', { warning: 0.05 })).status).toBe('ok');
   });
 
   it('deadlocks and temp bytes count what happened since the previous run', async () => {

@@ -57,7 +57,8 @@ async function embedded(scratchRoot: string): Promise<TestServer> {
   const cluster = localCluster(repoRoot, dir, port);
   // A throwaway cluster need not survive a crash: no fsync makes CREATE DATABASE ... TEMPLATE
   // (one per test file) and the shutdown cheap on a busy disk.
-  if (!kept) cluster.settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  // max_prepared_transactions > 0 so the prepared-transactions health check can be driven.
+  cluster.settings = { max_prepared_transactions: '4', ...(kept ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }) };
   const status = await startLocal(cluster);
   return {
     adminUrl: await localUrl(cluster, 'postgres'),
