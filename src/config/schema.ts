@@ -14,6 +14,9 @@ import { scheduleConfigSchema } from '../schedule/config.js';
  * (healthCheck, maintain, backup, schedule) are added here the same way.
  * Loaded only when a config file exists: zod is too heavy for `--help`.
  */
+/** An age X25519 recipient: "age1" and 58 bech32 characters. */
+export const AGE_RECIPIENT = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
+
 const int = (r: IntegerRange, description: string) =>
   z.number().int().min(r.min).max(r.max).describe(`${description} (${r.min} to ${r.max}${r.unit ? ` ${r.unit}` : ''})`);
 
@@ -49,6 +52,17 @@ export const configSchema = z.strictObject({
   metrics: metricsConfigSchema.optional().describe('`bookingdb metrics`: tenant labels, window, timeouts, retention, `metrics serve`'),
   slowQueries: slowQueriesConfigSchema.optional().describe('`bookingdb slow-queries`: list length, minimum mean time, timeout'),
   doctor: doctorConfigSchema.optional().describe("`bookingdb doctor`: the database server's machine, when it is not this one"),
+  backup: z
+    .strictObject({
+      dir: z.string().min(1).optional().describe('directory of the backups (default ./backups)'),
+      keepDaily: z.number().int().min(0).max(366).optional().describe('daily backups to keep (0 to 366, default 7)'),
+      keepWeekly: z.number().int().min(0).max(520).optional().describe('weekly backups to keep (0 to 520, default 4)'),
+      keepMonthly: z.number().int().min(0).max(1200).optional().describe('monthly backups to keep (0 to 1200, default 12)'),
+      encryptTo: z.array(z.string().regex(AGE_RECIPIENT, { error: 'must be an age public key (age1 followed by 58 characters)' })).optional()
+        .describe('age public keys (age1...) the backups are encrypted to; none: not encrypted'),
+    })
+    .optional()
+    .describe('`bookingdb backup`: where backups go, how many are kept, who can decrypt them'),
   schedule: scheduleConfigSchema.optional().describe('`bookingdb schedule`: a cron expression per task (null switches it off) and the shutdown timeout'),
 });
 

@@ -10,6 +10,7 @@ import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
 import { registerConfig } from './config.js';
 import { registerSchedule } from './schedule.js';
+import { registerInit } from './init.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerDoctor(program);
   registerConfig(program);
   registerSchedule(program);
+  registerInit(program);
 }
