@@ -34,7 +34,7 @@ export interface DeployOptions {
   confirm?: (plan: DeployPlan) => Promise<boolean>;
 }
 
-export const SCHEMAS = ['ext', 'booking', 'ops'];
+export const SCHEMAS = ['ext', 'booking', 'ops', 'reporting'];
 
 export interface DeployPlan {
   createDatabase: boolean;
