@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { refreshTask } from '../../src/maintain/tasks/refresh.js';
 import type { MaintainTaskContext } from '../../src/maintain/task.js';
 import { BookingDbError } from '../../src/errors.js';
+import { deploy } from '../../src/deploy/deploy.js';
 import { withRun, readRuns } from '../../src/runs/ledger.js';
 import { createTestDatabase, pool, uniqueName, type TestDatabase } from '../helpers/database.js';
 import {
@@ -32,6 +33,9 @@ async function setStatus(id: string, status: 'completed' | 'no_show'): Promise<v
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  // A clone does not keep database ACLs: deploy it again, as an installation is, so
+  // PUBLIC loses TEMPORARY and bookingdb_ops gets it (CONCURRENTLY diffs in a temp table).
+  await deploy({ url: db.url, rolePrefix: 'bookingdb', lockWaitSeconds: 60, lockTimeoutMs: 5000, connectTimeoutSeconds: 10 });
   app = (await appPool(db)).sql;
   // A: Asia/Kolkata (+05:30), two chairs 09:00-17:00 and a room 10:00-14:00, 25.00 a cut.
   a = await createTenant(db.sql, { tz: 'Asia/Kolkata', resources: 2, services: { cut: { duration: '60 minutes', priceCents: 2500 } } });
@@ -258,5 +262,21 @@ describe('maintain refresh', () => {
     expect(n.n).toBe(121);
     const second = await refreshTask.run(context(db.sql));
     expect((second.views as Array<{ concurrently: boolean }>).map((v) => v.concurrently)).toEqual([true, true]);
+  });
+
+  it('deploy grants bookingdb_ops TEMPORARY (and not PUBLIC); without it the refresh fails saying so', async () => {
+    const [p] = await db.sql`select has_database_privilege('public', current_database(), 'TEMPORARY') as public_temp,
+        has_database_privilege('bookingdb_ops', current_database(), 'TEMPORARY') as ops_temp`;
+    expect(p).toEqual({ public_temp: false, ops_temp: true });
+    await db.sql.unsafe(`revoke temporary on database "${db.name}" from bookingdb_ops`);
+    try {
+      const error = await refreshTask.run(context(db.sql)).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(BookingDbError);
+      expect((error as BookingDbError).code).toBe('refresh_failed');
+      expect((error as BookingDbError).message).toMatch(/reporting\.daily_bookings: bookingdb_ops lacks TEMPORARY on database/);
+      expect((error as BookingDbError).hint).toContain(`GRANT TEMPORARY ON DATABASE ${db.name} TO bookingdb_ops`);
+    } finally {
+      await db.sql.unsafe(`grant temporary on database "${db.name}" to bookingdb_ops`);
+    }
   });
 });

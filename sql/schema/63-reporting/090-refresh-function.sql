@@ -10,7 +10,8 @@
 -- it yet, so that first refresh is a plain one.
 -- The caller sets lock_timeout (the function has no SET clause for it, so the caller's
 -- setting applies); 55P03 reaches the caller, which retries and names the blocker.
--- Errors: BK003 when p_view is not a materialized view in reporting.
+-- Errors: BK003 when p_view is not a materialized view in reporting; 42501 when ops
+-- lacks TEMPORARY on the database (deploy grants it: the diff is a temporary table).
 CREATE OR REPLACE FUNCTION ops.refresh_reporting_view(p_view text)
   RETURNS TABLE(view_name text, was_concurrent boolean, row_count bigint)
   LANGUAGE plpgsql
@@ -28,6 +29,13 @@ BEGIN
   IF v_rel IS NULL THEN
     RAISE EXCEPTION 'invalid argument: reporting.% is not a materialized view', p_view
       USING ERRCODE = 'BK003', HINT = 'run `bookingdb deploy` to create the reporting views';
+  END IF;
+  IF v_populated AND NOT pg_catalog.has_database_privilege(current_user, pg_catalog.current_database(), 'TEMPORARY') THEN
+    RAISE EXCEPTION '% lacks TEMPORARY on database %, and REFRESH MATERIALIZED VIEW CONCURRENTLY builds its diff in a temporary table',
+        current_user, pg_catalog.current_database()
+      USING ERRCODE = '42501',
+            HINT = pg_catalog.format('run `bookingdb deploy` as a superuser (it grants it), or GRANT TEMPORARY ON DATABASE %I TO %I',
+                                     pg_catalog.current_database(), current_user);
   END IF;
   IF v_populated THEN
     EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v_rel);

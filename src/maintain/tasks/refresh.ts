@@ -78,7 +78,12 @@ async function refreshView(ctx: MaintainTaskContext, view: string): Promise<View
       });
       return { view: `reporting.${view}`, status: 'refreshed', rows: Number(row.row_count), concurrently: Boolean(row.was_concurrent), durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
-      if (!(isPgError(error) && error.code === '55P03')) throw error;
+      if (isPgError(error) && error.code !== '55P03') {
+        throw new BookingDbError('refresh_failed', `reporting.${view}: ${error.message} (${error.code})`, {
+          hint: error.hint ?? 'fix the cause and run `bookingdb maintain --only refresh` again; the view keeps its previous rows', cause: error,
+        });
+      }
+      if (!isPgError(error)) throw error;
       const blockers = await findBlockers(ctx.sql, view);
       if (attempt >= Math.max(1, ctx.lockAttempts)) {
         return { view: `reporting.${view}`, status: 'blocked', attempts: attempt, durationMs: Date.now() - started, blockers };
