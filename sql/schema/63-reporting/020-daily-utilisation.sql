@@ -13,8 +13,8 @@
 --      resources whose booking starts that local day and whose hold, if any, has not
 --      lapsed: confirmed, completed, no-show and live pending bookings; cancelled ones
 --      have no active allocation. A booking that allocates two resources counts on each.
---      Read per resource through booking_allocations_resource_starts_idx, within the
---      window only.
+--      Read per resource through booking_allocations_resource_starts_idx and per tenant
+--      through bookings_starts_idx, within the window only.
 -- utilisation = booked_minutes / working_minutes (4 places), NULL without working time.
 -- Resources inactive at the time of the refresh are not counted.
 DROP MATERIALIZED VIEW IF EXISTS reporting.daily_utilisation;
@@ -51,20 +51,35 @@ WITH res AS (
            WHERE b.bend > b.bstart
            GROUP BY b.tenant_id, b.kind, b.day, b.resource_id, b.bstart, b.bend) x
    GROUP BY x.tenant_id, x.kind, x.day
+), window_bookings AS MATERIALIZED (
+  -- the window's bookings, per tenant through bookings_starts_idx; MATERIALIZED, so the
+  -- allocations below are hash-joined to them instead of probing the primary key once
+  -- per allocation (at 1M bookings, 317,000 allocations in the window, on a loaded
+  -- machine: 3.9-6.4 s a refresh instead of 5.3-10.2 s)
+  SELECT b.tenant_id, b.id, b.starts, b.ends
+    FROM booking.tenants t
+   CROSS JOIN LATERAL (
+     SELECT b.tenant_id, b.id, b.starts, b.ends
+       FROM booking.bookings b
+      WHERE b.tenant_id = t.id
+        AND b.starts >= pg_catalog.now() - interval '92 days'
+        AND b.starts < pg_catalog.now() + interval '32 days'
+   ) b
 ), booked AS (
-  SELECT r.tenant_id, r.kind, k.day, pg_catalog.sum(k.seconds) AS seconds
+  SELECT r.tenant_id, r.kind, (b.starts AT TIME ZONE r.tz)::date AS day,
+         pg_catalog.sum(EXTRACT(epoch FROM b.ends - b.starts)) AS seconds
     FROM res r
    CROSS JOIN LATERAL (
-     SELECT (b.starts AT TIME ZONE r.tz)::date AS day, EXTRACT(epoch FROM b.ends - b.starts) AS seconds
+     SELECT a.tenant_id, a.booking_id
        FROM booking.booking_allocations a
-       JOIN booking.bookings b ON b.tenant_id = a.tenant_id AND b.id = a.booking_id
       WHERE a.tenant_id = r.tenant_id AND a.resource_id = r.resource_id AND a.active
         AND a.starts >= pg_catalog.now() - interval '93 days'
         AND a.starts < pg_catalog.now() + interval '33 days'
         AND (a.hold_expires_at IS NULL OR a.hold_expires_at > pg_catalog.now())
-   ) k
-   WHERE k.day BETWEEN r.today - 90 AND r.today + 30
-   GROUP BY r.tenant_id, r.kind, k.day
+   ) a
+    JOIN window_bookings b ON b.tenant_id = a.tenant_id AND b.id = a.booking_id
+   WHERE (b.starts AT TIME ZONE r.tz)::date BETWEEN r.today - 90 AND r.today + 30
+   GROUP BY r.tenant_id, r.kind, (b.starts AT TIME ZONE r.tz)::date
 ), kinds AS (
   SELECT d.tenant_id, d.kind, d.day, pg_catalog.count(*) AS resources
     FROM days d

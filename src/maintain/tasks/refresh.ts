@@ -29,6 +29,8 @@ export interface ViewRefresh {
   view: string;
   status: 'refreshed' | 'blocked' | 'not-started' | 'would-refresh' | 'would-populate';
   rows?: number;
+  /** Dry run: the planner's estimate of the rows the view holds now (pg_class.reltuples; 0 before its first ANALYZE). */
+  rowsEstimate?: number;
   durationMs?: number;
   concurrently?: boolean;
   attempts?: number;
@@ -104,7 +106,7 @@ async function planViews(sql: Sql): Promise<ViewRefresh[]> {
   return REPORTING_VIEWS.map((view) => {
     const r = found.get(view);
     if (!r) throw missingView(view);
-    return { view: `reporting.${view}`, status: r.relispopulated ? 'would-refresh' : 'would-populate', concurrently: Boolean(r.relispopulated), rows: Math.round(Number(r.estimate)) };
+    return { view: `reporting.${view}`, status: r.relispopulated ? 'would-refresh' : 'would-populate', concurrently: Boolean(r.relispopulated), rowsEstimate: Math.round(Number(r.estimate)) };
   });
 }
 
