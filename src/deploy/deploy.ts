@@ -34,7 +34,7 @@ export interface DeployOptions {
   confirm?: (plan: DeployPlan) => Promise<boolean>;
 }
 
-export const SCHEMAS = ['ext', 'booking', 'ops'];
+export const SCHEMAS = ['ext', 'booking', 'ops', 'reporting'];
 
 export interface DeployPlan {
   createDatabase: boolean;
@@ -140,7 +140,7 @@ async function applyInTransaction(conn: ReservedSql, options: DeployOptions): Pr
   const have = new Set(installed.map((r) => String(r.extname)));
   const extensions = REQUIRED_EXTENSIONS.filter((e) => !have.has(e));
   for (const ext of extensions) await conn.unsafe(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)} WITH SCHEMA ext`);
-  for (const statement of await ensureDatabasePrivileges(conn)) options.log?.(`database privileges: ${statement}`);
+  for (const statement of await ensureDatabasePrivileges(conn, options.rolePrefix)) options.log?.(`database privileges: ${statement}`);
   durations.prepare = Date.now() - t;
 
   // Everything from here on is created by, and so owned by, the owner role. The

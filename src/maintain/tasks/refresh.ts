@@ -1,0 +1,146 @@
+import type { Sql } from 'postgres';
+import { BookingDbError, isPgError } from '../../errors.js';
+import type { MaintainTask, MaintainTaskContext } from '../task.js';
+
+/**
+ * `maintain` task `refresh`: REFRESH MATERIALIZED VIEW CONCURRENTLY of the reporting
+ * views (sql/schema/63-reporting), through ops.refresh_reporting_view(), which runs as
+ * the views' owner bookingdb_ops (REFRESH needs the owner, and only a BYPASSRLS owner
+ * sees every tenant). Readers keep reading the old rows meanwhile. Each refresh runs in
+ * its own transaction under lock_timeout; a view whose lock cannot be had within
+ * lockAttempts attempts is left as it is, the others are still refreshed, and the task
+ * is then `skipped` naming the blocking pid and query. Each view reads a bounded window
+ * (local days today - 90 .. today + 30), never the whole history.
+ */
+export const REPORTING_VIEWS = ['daily_bookings', 'daily_utilisation'] as const;
+
+/** The local days each view covers, relative to the day of the refresh. */
+export const REPORTING_WINDOW = { daysBack: 90, daysAhead: 30 } as const;
+
+export interface ViewBlocker {
+  pid: number;
+  state: string;
+  mode: string;
+  relation: string;
+  query: string;
+}
+
+export interface ViewRefresh {
+  view: string;
+  status: 'refreshed' | 'blocked' | 'not-started' | 'would-refresh' | 'would-populate';
+  rows?: number;
+  /** Dry run: the planner's estimate of the rows the view holds now (pg_class.reltuples; 0 before its first ANALYZE). */
+  rowsEstimate?: number;
+  durationMs?: number;
+  concurrently?: boolean;
+  attempts?: number;
+  blockers?: ViewBlocker[];
+}
+
+/**
+ * Sessions holding a lock that a refresh of the view waits for: any lock on the view
+ * but ACCESS SHARE (a reader), or ACCESS EXCLUSIVE on a relation the view reads.
+ */
+async function findBlockers(sql: Sql, view: string): Promise<ViewBlocker[]> {
+  const rows = await sql`
+    with rel as (
+      select ${`reporting.${view}`}::regclass::oid as oid, 'view' as what
+      union
+      select d.refobjid, 'source'
+        from pg_catalog.pg_rewrite rw
+        join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = rw.oid
+                                   and d.refclassid = 'pg_catalog.pg_class'::regclass
+       where rw.ev_class = ${`reporting.${view}`}::regclass and d.refobjid <> rw.ev_class)
+    select distinct l.pid, coalesce(a.state, '') as state, l.mode, l.relation::regclass::text as relation,
+           left(coalesce(a.query, ''), 300) as query
+      from pg_catalog.pg_locks l
+      join rel on rel.oid = l.relation
+      left join pg_catalog.pg_stat_activity a on a.pid = l.pid
+     where l.granted and l.pid <> pg_catalog.pg_backend_pid()
+       and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
+       and ((rel.what = 'view' and l.mode <> 'AccessShareLock') or l.mode = 'AccessExclusiveLock')
+     order by l.pid`;
+  return rows.map((r) => ({ pid: Number(r.pid), state: String(r.state), mode: String(r.mode), relation: String(r.relation), query: String(r.query) }));
+}
+
+function describe(blockers: ViewBlocker[]): string {
+  if (blockers.length === 0) return 'a session that had let go by the time it was looked up';
+  return blockers.map((b) => `pid ${b.pid} (${b.state || 'unknown state'}, ${b.mode} on ${b.relation}): ${b.query.replace(/\s+/g, ' ').trim()}`).join('; ');
+}
+
+/** One view: up to lockAttempts refreshes, each in its own transaction under lock_timeout. */
+async function refreshView(ctx: MaintainTaskContext, view: string): Promise<ViewRefresh> {
+  const started = Date.now();
+  const timeout = `${Math.max(1, Math.trunc(ctx.lockTimeoutMs))}ms`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [row] = await ctx.sql.begin(async (tx) => {
+        await tx`select pg_catalog.set_config('lock_timeout', ${timeout}, true)`;
+        return tx`select view_name, was_concurrent, row_count from ops.refresh_reporting_view(${view})`;
+      });
+      return { view: `reporting.${view}`, status: 'refreshed', rows: Number(row.row_count), concurrently: Boolean(row.was_concurrent), durationMs: Date.now() - started, attempts: attempt };
+    } catch (error) {
+      if (isPgError(error) && error.code !== '55P03') {
+        throw new BookingDbError('refresh_failed', `reporting.${view}: ${error.message} (${error.code})`, {
+          hint: error.hint ?? 'fix the cause and run `bookingdb maintain --only refresh` again; the view keeps its previous rows', cause: error,
+        });
+      }
+      if (!isPgError(error)) throw error;
+      const blockers = await findBlockers(ctx.sql, view);
+      if (attempt >= Math.max(1, ctx.lockAttempts)) {
+        return { view: `reporting.${view}`, status: 'blocked', attempts: attempt, durationMs: Date.now() - started, blockers };
+      }
+      ctx.progress(`reporting.${view}: lock timeout (attempt ${attempt}), blocked by ${describe(blockers)}; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 1000)));
+    }
+  }
+}
+
+/** What a refresh would do: read from the catalog only. */
+async function planViews(sql: Sql): Promise<ViewRefresh[]> {
+  const rows = await sql`
+    select c.relname, c.relispopulated, greatest(c.reltuples, 0)::float8 as estimate
+      from pg_catalog.pg_class c
+     where c.relnamespace = 'reporting'::regnamespace and c.relkind = 'm' and c.relname = any(${[...REPORTING_VIEWS]})`;
+  const found = new Map(rows.map((r) => [String(r.relname), r]));
+  return REPORTING_VIEWS.map((view) => {
+    const r = found.get(view);
+    if (!r) throw missingView(view);
+    return { view: `reporting.${view}`, status: r.relispopulated ? 'would-refresh' : 'would-populate', concurrently: Boolean(r.relispopulated), rowsEstimate: Math.round(Number(r.estimate)) };
+  });
+}
+
+function missingView(view: string): BookingDbError {
+  return new BookingDbError('reporting_missing', `reporting.${view} does not exist`, { hint: 'run `bookingdb deploy` to create the reporting views' });
+}
+
+async function runRefresh(ctx: MaintainTaskContext): Promise<Record<string, unknown>> {
+  const planned = await planViews(ctx.sql);
+  if (ctx.dryRun) return { dryRun: true, window: REPORTING_WINDOW, views: planned };
+  const views: ViewRefresh[] = [];
+  for (const view of REPORTING_VIEWS) {
+    if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) {
+      views.push({ view: `reporting.${view}`, status: 'not-started' });
+      continue;
+    }
+    ctx.progress(`refreshing reporting.${view}`);
+    views.push(await refreshView(ctx, view));
+  }
+  const refreshed = views.filter((v) => v.status === 'refreshed').length;
+  const blocked = views.filter((v) => v.status === 'blocked');
+  const detail = { window: REPORTING_WINDOW, refreshed, views };
+  if (blocked.length) {
+    throw new BookingDbError('skipped', `${blocked.map((b) => `${b.view} could not take its lock within ${ctx.lockTimeoutMs} ms (${b.attempts} attempts), blocked by ${describe(b.blockers ?? [])}`).join('; ')}`, { details: detail });
+  }
+  if (refreshed === 0) {
+    throw new BookingDbError('skipped', 'the --max-duration budget was spent before any reporting view was refreshed', { details: detail });
+  }
+  return detail;
+}
+
+export const refreshTask: MaintainTask = {
+  name: 'refresh',
+  description: 'REFRESH MATERIALIZED VIEW CONCURRENTLY of the reporting views (per tenant and local day, 90 days back to 30 ahead)',
+  defaultEnabled: true,
+  run: runRefresh,
+};
