@@ -5,6 +5,7 @@ import { healthCheckConfigSchema } from '../health/config.js';
 import { metricsConfigSchema } from '../metrics/config.js';
 import { slowQueriesConfigSchema } from '../slow-queries/config.js';
 import { doctorConfigSchema } from '../doctor/config.js';
+import { maintainConfigSchema } from '../maintain/config.js';
 
 /**
  * The one schema of bookingdb.config.json: validation (strict at every level, so a
@@ -48,6 +49,7 @@ export const configSchema = z.strictObject({
   metrics: metricsConfigSchema.optional().describe('`bookingdb metrics`: tenant labels, window, timeouts, retention, `metrics serve`'),
   slowQueries: slowQueriesConfigSchema.optional().describe('`bookingdb slow-queries`: list length, minimum mean time, timeout'),
   doctor: doctorConfigSchema.optional().describe("`bookingdb doctor`: the database server's machine, when it is not this one"),
+  maintain: maintainConfigSchema.optional().describe('`bookingdb maintain`: lock_timeout and attempts, partitions ahead and retention, prune retention'),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;

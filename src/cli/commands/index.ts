@@ -9,6 +9,7 @@ import { registerMetrics } from './metrics.js';
 import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
 import { registerConfig } from './config.js';
+import { registerMaintain } from './maintain.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerSlowQueries(program);
   registerDoctor(program);
   registerConfig(program);
+  registerMaintain(program);
 }
