@@ -40,7 +40,7 @@ export async function withLockTimeout<T>(ctx: MaintainTaskContext, what: string,
         if (blockers.length > 0) seen = blockers;
         if (attempt >= ctx.lockAttempts) {
           throw new BookingDbError('skipped', `${what}: no lock within ${ctx.lockTimeoutMs} ms in ${attempt} attempts; blocked by ${describeBlockers(seen)}`, {
-            details: { reason: 'lock_timeout', lockTimeoutMs: ctx.lockTimeoutMs, attempts: attempt, blockers: seen },
+            details: { kind: 'lock_timeout', lockTimeoutMs: ctx.lockTimeoutMs, attempts: attempt, blockers: seen },
           });
         }
         ctx.progress(`${what}: lock timeout (attempt ${attempt}/${ctx.lockAttempts}), blocked by ${describeBlockers(blockers)}; retrying`);
