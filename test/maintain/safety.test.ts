@@ -3,6 +3,8 @@ import { createTestDatabase, pool } from '../helpers/database.js';
 import { readRuns } from '../../src/runs/ledger.js';
 import { runMaintain } from '../../src/maintain/runner.js';
 import { BookingDbError } from '../../src/errors.js';
+import { findLockHolder } from '../../src/db/scoped.js';
+import { MAINTAIN_LOCK_KEY } from '../../src/maintain/locks.js';
 import { partitionName } from './helpers.js';
 
 // Never blocking traffic for long, and one maintain at a time: a session holding
@@ -23,8 +25,14 @@ describe('maintain under a lock it cannot get', () => {
       await blocker.unsafe('begin');
       await blocker.unsafe('lock table ops.audit_log in access exclusive mode');
 
-      const first = runMaintain(maintA, { lockTimeoutMs: 400, lockAttempts: 2 });
-      const second = runMaintain(maintB, { lockTimeoutMs: 400, lockAttempts: 2 }).then(
+      const first = runMaintain(maintA, { lockTimeoutMs: 600, lockAttempts: 2 });
+      first.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      // the second starts once the first holds the maintain lock (it then waits >= 1200 ms on the audit log)
+      for (let i = 0; !(await findLockHolder(db.sql, MAINTAIN_LOCK_KEY)); i++) {
+        if (i > 200) throw new Error('the first maintain never took its lock');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const second = runMaintain(maintB, { lockTimeoutMs: 600, lockAttempts: 2 }).then(
         () => { throw new Error('the second maintain ran'); },
         (error: unknown) => error,
       );
