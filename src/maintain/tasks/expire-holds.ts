@@ -19,7 +19,7 @@ export const expireHoldsTask: MaintainTask = {
   async run(ctx) {
     if (ctx.dryRun) {
       const [due] = await ctx.sql`select tenants, holds from ops.maintain_holds_due()`;
-      return { dryRun: true, tenants: Number(due.tenants), wouldExpire: Number(due.holds) };
+      return { dryRun: true, tenantsWithExpired: Number(due.tenants), wouldExpire: Number(due.holds) };
     }
     const totals = { tenants: 0, tenantsWithExpired: 0, expired: 0, offered: 0, batches: 0 };
     let after: string | null = null;
