@@ -5,6 +5,7 @@ import { healthCheckConfigSchema } from '../health/config.js';
 import { metricsConfigSchema } from '../metrics/config.js';
 import { slowQueriesConfigSchema } from '../slow-queries/config.js';
 import { doctorConfigSchema } from '../doctor/config.js';
+import { maintainConfigSchema } from '../maintain/config.js';
 import { scheduleConfigSchema } from '../schedule/config.js';
 
 /**
@@ -52,6 +53,7 @@ export const configSchema = z.strictObject({
   metrics: metricsConfigSchema.optional().describe('`bookingdb metrics`: tenant labels, window, timeouts, retention, `metrics serve`'),
   slowQueries: slowQueriesConfigSchema.optional().describe('`bookingdb slow-queries`: list length, minimum mean time, timeout'),
   doctor: doctorConfigSchema.optional().describe("`bookingdb doctor`: the database server's machine, when it is not this one"),
+  maintain: maintainConfigSchema.optional().describe('`bookingdb maintain`: lock_timeout and attempts, partitions ahead and retention, prune retention'),
   backup: z
     .strictObject({
       dir: z.string().min(1).optional().describe('directory of the backups (default ./backups)'),

@@ -9,6 +9,7 @@ import { registerMetrics } from './metrics.js';
 import { registerSlowQueries } from './slow-queries.js';
 import { registerDoctor } from './doctor.js';
 import { registerConfig } from './config.js';
+import { registerMaintain } from './maintain.js';
 import { registerSchedule } from './schedule.js';
 import { registerInit } from './init.js';
 
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerSlowQueries(program);
   registerDoctor(program);
   registerConfig(program);
+  registerMaintain(program);
   registerSchedule(program);
   registerInit(program);
 }
