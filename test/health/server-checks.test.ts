@@ -154,7 +154,9 @@ describe('health-check: server checks', async () => {
   it('cache hit ratio, wraparound ages and requested checkpoints grade against their thresholds', async () => {
     const hit = await check(monitor, 'cache-hit-ratio');
     expect(hit.value).not.toBeNull();
-    expect(hit.status).toBe('ok');
+    // a fresh clone's ratio depends on what ran before on the server: grade against thresholds
+    // around the measured value instead of assuming it is above the default 95 %
+    expect((await check(monitor, 'cache-hit-ratio', { warning: hit.value! - 1, critical: hit.value! - 2 })).status).toBe('ok');
     expect((await check(monitor, 'cache-hit-ratio', { warning: 100.1, critical: 0 })).status).toBe('warning');
     for (const name of ['xid-wraparound', 'xid-wraparound-table', 'multixact-wraparound', 'multixact-wraparound-table']) {
       const ok = await check(monitor, name);
