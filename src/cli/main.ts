@@ -1,20 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { BookingDbError, ExitCode, describeUnexpected } from '../errors.js';
 import { redactDeep, redactSecrets } from '../db/url.js';
 import { registerCommands } from './commands/index.js';
+import { packageVersion } from '../version.js';
 
-/**
- * The single place that turns errors into exit codes (DESIGN.md's table). Commands
- * never call process.exit; they return an exit code or throw.
- */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+// The single place that turns errors into exit codes (DESIGN.md's table). Commands
+// never call process.exit; they return an exit code or throw.
 
 /**
  * Settings every command of the tree gets, applied by walking it after registration

@@ -1,4 +1,4 @@
-import type { ReservedSql, Sql } from 'postgres';
+import type { ReservedSql, Sql, TransactionSql } from 'postgres';
 import { BookingDbError, ExitCode } from '../errors.js';
 
 /**
@@ -17,6 +17,16 @@ export async function withTransaction<T>(conn: ReservedSql, fn: () => Promise<T>
     await conn.unsafe('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * SET LOCAL statement_timeout and lock_timeout for the caller's transaction, as values
+ * (parameters), in one round trip: what every operations statement runs under, so a check,
+ * a metric or a maintenance step never holds a backend or queues behind DDL for long.
+ */
+export async function setLocalTimeouts(tx: Sql | ReservedSql | TransactionSql, statementTimeoutMs: number, lockTimeoutMs: number): Promise<void> {
+  await tx.unsafe('select pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true)',
+    ['statement_timeout', `${Math.trunc(statementTimeoutMs)}ms`, 'lock_timeout', `${Math.trunc(lockTimeoutMs)}ms`]);
 }
 
 /** Session advisory-lock keys: one per kind of run, namespaced by 'bkdb' (high 32 bits). */

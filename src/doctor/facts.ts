@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setLocalTimeouts } from '../db/scoped.js';
 import { join } from 'node:path';
 import type { Sql } from 'postgres';
 import { packageRoot } from '../paths.js';
@@ -89,8 +90,7 @@ export async function collectFacts(sql: Sql, options: { appRole: string; stateme
   const names = ['server', 'settings', 'tables', 'app-logins', 'hba-rules', 'md5-verifiers'] as const;
   const text = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await doctorQuery(n)]))) as Record<(typeof names)[number], string>;
   return sql.begin('read only', async (tx) => {
-    await tx`select pg_catalog.set_config('statement_timeout', ${String(Math.trunc(options.statementTimeoutMs))}, true),
-                    pg_catalog.set_config('lock_timeout', '1000', true)`;
+    await setLocalTimeouts(tx, options.statementTimeoutMs, 1000);
     const [s] = await tx.unsafe(text.server);
     const settingRows = await tx.unsafe(text.settings, [DOCTOR_SETTINGS]);
     const tableRows = await tx.unsafe(text.tables, [BUSY_TABLES]);

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { setLocalTimeouts } from '../db/scoped.js';
 import { BookingDbError, ExitCode, isPgError } from '../errors.js';
 import { metricsQuery } from './queries.js';
 
@@ -110,8 +111,7 @@ export function baseFromSnapshot(s: Snapshot, snapshotId: number | null): Counte
 /** Collects a snapshot inside the caller's transaction `tx` (see collectSnapshot). */
 export async function collectIn(tx: TransactionSql, options: CollectOptions, base?: CounterBase): Promise<Snapshot> {
   const started = performance.now();
-  await tx.unsafe("select pg_catalog.set_config('statement_timeout', $1, true), pg_catalog.set_config('lock_timeout', $2, true)",
-    [`${options.statementTimeoutMs}ms`, `${options.lockTimeoutMs}ms`]);
+  await setLocalTimeouts(tx, options.statementTimeoutMs, options.lockTimeoutMs);
   const b = base ?? baseFromStored((await tx.unsafe(metricsQuery('previous-snapshot')))[0] as never);
   const [w] = await tx.unsafe(metricsQuery('window'), [b.countedTo, options.windowMinutes, options.transactionLagSeconds]);
   // independent reads, sent pipelined on the transaction's connection (one wait, not five)

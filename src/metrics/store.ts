@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { setLocalTimeouts } from '../db/scoped.js';
 import { BookingDbError, ExitCode, isPgError } from '../errors.js';
 import { withRun } from '../runs/ledger.js';
 import { collectIn, describeMetricsError, type CollectOptions, type Snapshot } from './collect.js';
@@ -62,7 +63,7 @@ export async function pruneMetricSnapshots(sql: Sql, retentionDays: number, batc
   let total = 0;
   for (;;) {
     const deleted = await sql.begin(async (tx) => {
-      await tx.unsafe("select pg_catalog.set_config('statement_timeout', '10s', true), pg_catalog.set_config('lock_timeout', '2s', true)");
+      await setLocalTimeouts(tx, 10_000, 2000);
       return (await tx.unsafe(metricsQuery('prune-snapshots'), [retentionDays, batch])).length;
     }) as number;
     total += deleted;

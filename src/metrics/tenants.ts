@@ -11,15 +11,10 @@ import type { TenantLabels } from './defaults.js';
  */
 export const OTHER = 'other';
 
-export interface TenantSeries {
+/** A tenant's metrics (or several tenants' summed) under one label. */
+export interface TenantSeries extends Omit<TenantMetrics, 'id' | 'slug'> {
   /** The tenant label; undefined when tenant labels are off. */
   tenant?: string;
-  since: ActionCounts;
-  totals: ActionCounts;
-  holdsPending: number;
-  waitlistWaiting: number;
-  bookedSecondsToday: number;
-  workingSecondsToday: number;
   /** How many tenants this series sums. */
   tenants: number;
 }

@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { BookingDbError, isPgError, usageError } from '../errors.js';
+import { rolePrefixProblem } from '../config/ranges.js';
 import { quoteIdent, quoteLiteral } from '../db/ident.js';
 import { roleName, type RoleKind } from '../deploy/group-roles.js';
 import { generatePassword, scramVerifier } from './scram.js';
@@ -45,15 +46,13 @@ export function validateRoleName(name: string): void {
 }
 
 /**
- * Exit 2 when the role prefix would make group names PostgreSQL reserves (`pg` gives
- * pg_app). config.ts checks the prefix's characters; this is the reserved-name rule,
- * checked here too so `roles` never fails late on it.
+ * Exit 2 for a prefix the settings would refuse (e.g. `pg`, which gives pg_app): the
+ * same rule as the config file, flags and environment (src/config/ranges.ts), checked
+ * again here for callers of the core that did not go through the settings.
  */
 export function validateRolePrefix(prefix: string): void {
-  if (`${prefix}_`.startsWith('pg_')) {
-    throw usageError(`invalid role prefix "${prefix}": group roles would be named ${prefix}_app etc., and names starting with pg_ are reserved by PostgreSQL`,
-      'pick another --role-prefix (default bookingdb)');
-  }
+  const problem = rolePrefixProblem(prefix);
+  if (problem) throw usageError(`invalid role prefix "${prefix}"`, problem);
 }
 
 /** Exit 2 unless kind is one of LOGIN_KINDS. */

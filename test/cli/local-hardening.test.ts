@@ -1,19 +1,9 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/server.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('local cluster: no shell reach from the configured directory', () => {
   it('a local.dir holding $(...) in bookingdb.config.json is refused (exit 2) and runs nothing', async () => {

@@ -1,17 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/server.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('bookingdb local (the embedded default cluster)', () => {
   const cwd = scratchDir();

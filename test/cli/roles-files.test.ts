@@ -2,9 +2,8 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync,
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, uniqueName } from '../helpers/database.js';
+import { canLogin, createTestDatabase, uniqueName } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
 
 /**
@@ -29,20 +28,7 @@ function nobodyUid(): number {
   return Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
 }
 
-async function loginWorks(user: string, password: string): Promise<boolean> {
-  const u = new URL(db.url);
-  u.username = user;
-  u.password = password;
-  const sql = postgres(u.toString(), { max: 1, onnotice: () => undefined, connect_timeout: 5 });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
+const loginWorks = (user: string, password: string) => canLogin(db.url, user, password);
 
 describe('roles create --password-file', () => {
   it('a path in a missing directory is exit 2 and creates no role; the retry then works', async () => {

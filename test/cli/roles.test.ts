@@ -1,25 +1,9 @@
 import { scratchDir } from '../helpers/cli.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, uniqueName } from '../helpers/database.js';
+import { canLogin, createTestDatabase, uniqueName } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
-
-async function canLogin(url: string, user: string, password: string): Promise<boolean> {
-  const u = new URL(url);
-  u.username = user;
-  u.password = password;
-  const sql = postgres(u.toString(), { max: 1, onnotice: () => undefined, connect_timeout: 5 });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
 
 describe('roles create / rotate / list', () => {
   it('creates a LOGIN role with a generated password that reaches no output, log or pg_stat_statements', async () => {

@@ -57,3 +57,19 @@ export function pool(url: string, max = 4): postgres.Sql {
   afterAll(async () => { await sql.end({ timeout: 5 }); });
   return sql;
 }
+
+/** True when `user` can log in to the server of `url` with `password` (a fresh one-connection pool). */
+export async function canLogin(url: string, user: string, password: string): Promise<boolean> {
+  const u = new URL(url);
+  u.username = user;
+  u.password = password;
+  const sql = postgres(u.toString(), { max: 1, onnotice: () => undefined, connect_timeout: 5 });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}

@@ -1,16 +1,9 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/server.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { localCluster, localUrl, startLocal, stopLocal } from '../../src/local/cluster.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
 
 // A second, small cluster whose shared_preload_libraries lacks pg_stat_statements (a later
 // -c overrides the local cluster's own), as on a server nobody configured for it.

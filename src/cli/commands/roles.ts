@@ -67,10 +67,9 @@ export function registerRoles(program: Command): void {
     .addHelpText('after', '\nexample:\n  bookingdb roles create app --name booking_api --password-file ./booking_api.pw')
     .action(action(async (ctx, opts, kind: string) => {
       requireDelivery(ctx, opts.passwordFile);
-      const { createLoginRole, parseLoginKind, validateRoleName, validateRolePrefix } = await import('../../roles/login-roles.js');
+      const { createLoginRole, parseLoginKind, validateRoleName } = await import('../../roles/login-roles.js');
       const roleKind = parseLoginKind(kind);
       validateRoleName(String(opts.name));
-      validateRolePrefix(ctx.settings.rolePrefix);
       const limits = await appLimits(ctx, roleKind, opts);
       const file = await preparedFile(opts.passwordFile);
       try {
@@ -92,9 +91,8 @@ export function registerRoles(program: Command): void {
     .option('--password-file <path>', 'write the new password here (mode 0600, replacing a file of yours) instead of showing it')
     .action(action(async (ctx, opts, name: string) => {
       requireDelivery(ctx, opts.passwordFile);
-      const { rotatePassword, validateRoleName, validateRolePrefix } = await import('../../roles/login-roles.js');
+      const { rotatePassword, validateRoleName } = await import('../../roles/login-roles.js');
       validateRoleName(name);
-      validateRolePrefix(ctx.settings.rolePrefix);
       const file = await preparedFile(opts.passwordFile);
       try {
         await withTargetSql(ctx, async (sql) => {
