@@ -7,11 +7,16 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** A list of names as names; a list of records (e.g. refresh's views) as its length. */
+function summariseList(v: unknown[]): string {
+  return v.some((x) => x !== null && typeof x === 'object') ? String(v.length) : v.join(',');
+}
+
 /** One short line of a task's counts for the table (the full detail is in --json and ops.runs). */
 function summarise(detail: Record<string, unknown>): string {
   return Object.entries(detail)
     .filter(([k, v]) => k !== 'dryRun' && k !== 'blockers' && v !== undefined && v !== null && (!Array.isArray(v) || v.length > 0))
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? summariseList(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
 }
 
