@@ -18,6 +18,8 @@ export interface Step {
   fail(detail?: string): void;
   /** Stops the animation (e.g. before a prompt); done/fail still print the last line. */
   pause(): void;
+  /** What is at hand now (the task and table, bytes written): the spinner's text on a TTY, otherwise a line of its own, timestamped. */
+  update(detail: string): void;
 }
 
 type Paint = (s: string) => string;
@@ -92,7 +94,7 @@ export class Output {
 
   /** A spinner on a TTY; otherwise one plain line when done. */
   async step(text: string): Promise<Step> {
-    if (this.quiet) return { done: () => undefined, fail: () => undefined, pause: () => undefined };
+    if (this.quiet) return { done: () => undefined, fail: () => undefined, pause: () => undefined, update: () => undefined };
     // A terminal that reports no width (e.g. under `script`) would make ora clear
     // an unbounded number of lines: plain lines there.
     const columns = (this.stderr as NodeJS.WriteStream).columns ?? 0;
@@ -103,6 +105,7 @@ export class Output {
         done: (detail) => spinner.succeed(detail ? `${text}: ${detail}` : text),
         fail: (detail) => spinner.fail(detail ? `${text}: ${detail}` : text),
         pause: () => spinner.stop(),
+        update: (detail) => { spinner.text = redactSecrets(`${text}: ${detail}`); },
       };
     }
     const t = Date.now();
@@ -110,6 +113,7 @@ export class Output {
       done: (detail) => this.info(`${text}${detail ? `: ${detail}` : ''} (${Date.now() - t} ms)`),
       fail: (detail) => this.info(`${text}: failed${detail ? ` (${detail})` : ''}`),
       pause: () => undefined,
+      update: (detail) => this.info(`${new Date().toISOString()} ${detail}`),
     };
   }
 }

@@ -41,6 +41,8 @@ export function registerMaintain(program: Command): void {
       const target = await ctx.target();
       // the maintain lock, a run's ledger row, the task, and the lock-wait watcher
       const sql = await connect(target.connection, { connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, max: 5 });
+      // ora on a TTY (the task and what it is doing), plain timestamped lines otherwise
+      const step = await ctx.out.step(opts.dryRun ? 'maintain (dry run)' : 'maintain');
       let report;
       try {
         report = await runMaintain(sql, {
@@ -50,8 +52,12 @@ export function registerMaintain(program: Command): void {
             partitions: { ...config.partitions },
             prune: { runsRetentionDays: config.prune.runsRetentionDays, metricsRetentionDays },
           },
-          progress: (task, message) => ctx.out.info(`${new Date().toISOString()} ${task}: ${message}`),
+          progress: (task, message) => step.update(`${task}: ${message}`),
         });
+        step.done(report.status === 'busy' ? 'another maintain is running' : `${report.tasks.length} tasks`);
+      } catch (error) {
+        step.fail();
+        throw error;
       } finally {
         await sql.end({ timeout: 5 });
       }

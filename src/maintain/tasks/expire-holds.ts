@@ -40,7 +40,7 @@ export const expireHoldsTask: MaintainTask = {
       totals.tenantsWithExpired += Number(row.tenants_expired);
       totals.expired += Number(row.expired);
       totals.offered += Number(row.offered);
-      ctx.progress(`expire-holds: ${totals.tenants} tenants, ${totals.expired} holds expired`);
+      ctx.progress(`${totals.tenants} tenants, ${totals.expired} holds expired`);
       if (row.last_tenant === null || Number(row.tenants) < TENANTS_PER_BATCH) break;
       after = String(row.last_tenant);
     }

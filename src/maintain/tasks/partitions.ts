@@ -50,7 +50,7 @@ export const partitionsTask: MaintainTask = {
       const [row] = await tx`select ops.ensure_audit_partitions(${s.monthsAhead}::int) as n`;
       return { created: names(plan, 'create'), count: Number(row.n), moved: sum(plan, 'create'), defaultRowsLeft: sum(plan, 'default') };
     });
-    ctx.progress(`partitions: created ${ensured.count}, moved ${ensured.moved} rows from the default partition`);
+    ctx.progress(`created ${ensured.count}, moved ${ensured.moved} rows from the default partition`);
     const done = { ...s, created: ensured.created, movedRows: ensured.moved, defaultRowsLeft: ensured.defaultRowsLeft };
     try {
       const dropped = await withLockTimeout(ctx, 'partitions (drop)', async (tx) => {

@@ -40,7 +40,7 @@ export const pruneTask: MaintainTask = {
       const deleted = await withLockTimeout(ctx, 'prune (ops.runs)', async (tx) => (await tx.unsafe(text, [s.runsRetentionDays, BATCH])).length);
       runs += deleted;
       if (deleted < BATCH) break;
-      ctx.progress(`prune: ${runs} runs deleted`);
+      ctx.progress(`${runs} runs deleted`);
     }
     const snapshots = await pruneMetricSnapshots(ctx.sql, s.metricsRetentionDays, BATCH);
     return { ...s, runsDeleted: runs, snapshotsDeleted: snapshots };
