@@ -97,6 +97,19 @@ function steps(v) {
       return `${seeded.tenants} tenants, ${seeded.bookings} bookings`;
     }],
     ['book', () => book(v)],
+    ['roles as CREATEROLE login', async () => {
+      // A non-superuser administrator: CREATEROLE, plus (what PG16 needs to grant the
+      // group) ADMIN OPTION on bookingdb_app. Without it: refused up front on 16+ (exit 4).
+      await v.admin.unsafe("create role bkv_admin login createrole password 'bkv-admin-pw'");
+      const url = withUser(v.url, 'bkv_admin', 'bkv-admin-pw');
+      const args = (name) => ['roles', 'create', 'app', '--name', name, '--password-file', join(v.dir, `${name}.pw`), '--database-url', url];
+      const r = await cli(args('bkv_app2'));
+      if (v.major < 16) { expectExit(r, 0, 'roles create app as CREATEROLE'); return 'created'; }
+      expectExit(r, 4, 'roles create app as CREATEROLE without ADMIN OPTION');
+      await v.admin.unsafe('grant bookingdb_app to bkv_admin with admin option');
+      expectExit(await cli(args('bkv_app3')), 0, 'roles create app as CREATEROLE with ADMIN OPTION');
+      return 'refused without ADMIN OPTION (exit 4), created with it';
+    }],
     ['metrics', async () => {
       const r = await cli(['metrics', '--store', '--json', '--database-url', v.url]);
       expectExit(r, 0, 'metrics --store');
@@ -253,9 +266,10 @@ try {
   await cleanup();
 }
 const stepsNames = [...new Set(Object.values(all).flat().map((r) => r.step))];
-process.stdout.write(`\nmatrix (${((Date.now() - started) / 1000).toFixed(1)} s)\n${['step'.padEnd(24), ...VERSIONS.map((m) => m.padEnd(8))].join('')}\n`);
+const pad = Math.max(...stepsNames.map((s) => s.length)) + 2;
+process.stdout.write(`\nmatrix (${((Date.now() - started) / 1000).toFixed(1)} s)\n${['step'.padEnd(pad), ...VERSIONS.map((m) => m.padEnd(8))].join('')}\n`);
 for (const s of stepsNames) {
-  process.stdout.write(`${[s.padEnd(24), ...VERSIONS.map((m) => (all[m].find((r) => r.step === s)?.status ?? '-').padEnd(8))].join('').trimEnd()}\n`);
+  process.stdout.write(`${[s.padEnd(pad), ...VERSIONS.map((m) => (all[m].find((r) => r.step === s)?.status ?? '-').padEnd(8))].join('').trimEnd()}\n`);
 }
 const failed = Object.values(all).flat().some((r) => r.status === 'FAILED');
 process.exitCode = failed ? 1 : 0;
