@@ -46,12 +46,15 @@ export async function preflight(sql: Sql, url: string, rolePrefix = 'bookingdb')
     // extensions are in place, as a member of the owner role (SET ROLE owner).
     const roleChanges = await planGroupRoles(sql, rolePrefix);
     const owner = roleName(rolePrefix, 'owner');
+    // Deploy works by SET ROLE owner. From PostgreSQL 16 a membership can be granted
+    // WITH SET FALSE: still a MEMBER, but SET ROLE fails midway; ask for SET there.
+    const privilege = num >= 160000 ? 'SET' : 'MEMBER';
     const [m] = await sql`select exists (select 1 from pg_catalog.pg_roles where rolname = ${owner})
-                                 and pg_catalog.pg_has_role(current_user, ${owner}, 'MEMBER') as member`;
+                                 and pg_catalog.pg_has_role(current_user, ${owner}, ${privilege}) as member`;
     const needs = [
       missingExtensions.length ? `create the extensions ${missingExtensions.join(', ')}` : '',
       roleChanges.length ? `create or fix the group roles (${[...new Set(roleChanges.map((c) => c.role))].join(', ')}; BYPASSRLS needs a superuser)` : '',
-      !m.member ? `act as ${owner} (not a member)` : '',
+      !m.member ? `act as ${owner} (not a member${num >= 160000 ? ' with the SET option' : ''})` : '',
     ].filter(Boolean);
     if (needs.length) {
       throw preconditionError('insufficient_privilege', `the connecting role is not a superuser and cannot ${needs.join('; ')}`,

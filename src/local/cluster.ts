@@ -36,6 +36,11 @@ export interface LocalCluster {
    * throwaway cluster. Passed as arguments (no shell); names and values are checked.
    */
   settings?: Record<string, string>;
+  /**
+   * Another major's initdb and postgres (e.g. the PostgreSQL 16-18 npm aliases the
+   * version matrix runs); the bundled 15 when absent.
+   */
+  binaries?: Binaries;
 }
 
 export interface LocalStatus {
@@ -179,7 +184,7 @@ async function waitForAnswer(c: LocalCluster, l: Location, user: ServerUser, tim
 export async function startLocal(c: LocalCluster): Promise<LocalStatus & { started: boolean; initialisedNow: boolean }> {
   let l = where(c);
   const user = await serverUser();
-  const bin = reachableBinaries(await bundledBinaries(), user, c.notify);
+  const bin = reachableBinaries(c.binaries ?? await bundledBinaries(), user, c.notify);
   l = relocateIfUnreachable(c.dir, l, user, c.notify);
   assertSafePath('local cluster directory', l.root, 'set local.dir in bookingdb.config.json (or BOOKINGDB_LOCAL_DIR) to such a directory');
   let initialisedNow = false;

@@ -89,6 +89,7 @@ export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, 
       exitCode: 4, hint: 'run `roles create backup` as a superuser',
     });
   }
+  if (!superuser) await assertMayGrant(sql, group);
   const password = generatePassword();
   try {
     await sql.begin(async (tx) => {
@@ -102,6 +103,20 @@ export async function createLoginRole(sql: Sql, prefix: string, kind: RoleKind, 
     throw error;
   }
   return { name, group, password };
+}
+
+/**
+ * PostgreSQL 16 took away CREATEROLE's power to grant any role: `IN ROLE group` needs
+ * ADMIN OPTION on the group. Refused before anything changes (exit 4), naming the grant.
+ */
+async function assertMayGrant(sql: Sql, group: string): Promise<void> {
+  const [r] = await sql`select pg_catalog.current_setting('server_version_num')::int >= 160000
+                                 and not pg_catalog.pg_has_role(current_user, ${group}, 'MEMBER WITH ADMIN OPTION') as refused,
+                               current_user as me`;
+  if (!r.refused) return;
+  throw new BookingDbError('insufficient_privilege', `${r.me} cannot add members to ${group}: from PostgreSQL 16 that needs ADMIN OPTION on it, CREATEROLE is not enough`, {
+    exitCode: 4, hint: `as a superuser: GRANT ${quoteIdent(group)} TO ${quoteIdent(String(r.me))} WITH ADMIN OPTION; or run roles create as a superuser`,
+  });
 }
 
 /** Values are validated Durations (digits and a unit), so quoting them as literals is safe. */

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { action, confirmPrompt } from './action.js';
+import { action, confirmPrompt, withTargetSql } from './action.js';
 import { renderTable } from '../output.js';
 import type { DeployPlan, DeployReceipt } from '../../deploy/deploy.js';
+import type { CitusPlan } from '../../deploy/citus.js';
+import type { Context } from '../context.js';
+import { preconditionError } from '../../errors.js';
 
 export function renderPlan(plan: DeployPlan): string {
   const lines: string[] = [];
@@ -30,6 +33,36 @@ async function renderReceipt(r: DeployReceipt, seeded?: Record<string, number>):
   return renderTable(['deploy', r.noop ? 'no changes' : 'applied'], rows);
 }
 
+function renderCitus(plan: CitusPlan, ran?: string[]): string {
+  const head = ran === undefined ? `citus: ${plan.statements.length} statements (not run)` : `citus: ran ${ran.length} of ${plan.statements.length} statements (the rest were done before)`;
+  return `${head}\n${plan.statements.map((s) => `  ${s}`).join('\n')}`;
+}
+
+/**
+ * --citus: the Citus calls generated from the deployed catalog (src/deploy/citus.ts).
+ * Printed with --dry-run; run when the citus extension is created; without it, printed
+ * and exit 4 (in --json the plan is in the error document).
+ */
+async function deployCitus(ctx: Context, receipt: DeployReceipt): Promise<{ plan: CitusPlan; ran?: string[] }> {
+  const { applyCitusPlan, citusMissingError, citusPlan, citusState } = await import('../../deploy/citus.js');
+  if (receipt.dryRun && receipt.plan.createDatabase) {
+    throw preconditionError('citus_needs_deploy', 'deploy --citus reads the deployed catalog, and the database does not exist yet', 'run `bookingdb deploy` first, then deploy --citus --dry-run');
+  }
+  if (receipt.dryRun && receipt.plan.migrations.length > 0) {
+    ctx.out.warn(`the citus calls are generated from the catalog as it is: ${receipt.plan.migrations.length} pending migrations may change them`);
+  }
+  return withTargetSql(ctx, async (sql) => {
+    const plan = await citusPlan(sql);
+    if (receipt.dryRun) return { plan };
+    const state = await citusState(sql);
+    if (!state.version) {
+      if (!ctx.out.json) ctx.out.print(`${await renderReceipt(receipt)}\n${renderCitus(plan)}`);
+      throw citusMissingError(plan, state.available, ctx.out.json ? { deploy: receipt } : {});
+    }
+    return { plan, ran: await applyCitusPlan(sql, plan, (m) => ctx.out.debugLog(m)) };
+  });
+}
+
 export function registerDeploy(program: Command): void {
   program
     .command('deploy')
@@ -38,6 +71,7 @@ export function registerDeploy(program: Command): void {
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish (default 60)')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, so traffic never queues behind the deploy (default 5000)')
     .option('--demo', 'after deploying, seed a small demo data set')
+    .option('--citus', 'then distribute the schema on Citus by tenant_id (with --dry-run: print the calls only)')
     .addHelpText('after', '\nexamples:\n  bookingdb deploy                    # the local cluster\n  bookingdb deploy --dry-run --database-url postgres://admin@db.example.com/booking')
     .action(action(async (ctx, opts) => {
       const { deploy } = await import('../../deploy/deploy.js');
@@ -72,7 +106,9 @@ export function registerDeploy(program: Command): void {
         const { seedDemo, DEMO_SMALL } = await import('../../seed/run.js');
         seeded = await seedDemo(ctx, target.url, DEMO_SMALL);
       }
-      await ctx.out.result({ ok: true, ...receipt, seeded }, async () =>
-        receipt.dryRun ? `plan for ${receipt.target} (dry run, nothing changed):\n${renderPlan(receipt.plan)}` : renderReceipt(receipt, seeded));
+      const citus = opts.citus ? await deployCitus(ctx, receipt) : undefined;
+      await ctx.out.result({ ok: true, ...receipt, seeded, ...(citus ? { citus: { ...citus.plan, ...(citus.ran ? { ran: citus.ran } : {}) } } : {}) }, async () =>
+        [receipt.dryRun ? `plan for ${receipt.target} (dry run, nothing changed):\n${renderPlan(receipt.plan)}` : await renderReceipt(receipt, seeded),
+          citus ? renderCitus(citus.plan, citus.ran) : ''].filter(Boolean).join('\n'));
     }));
 }
