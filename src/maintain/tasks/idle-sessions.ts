@@ -73,7 +73,7 @@ async function runIdleSessions(ctx: MaintainTaskContext): Promise<Record<string,
         select pg_catalog.pg_terminate_backend(a.pid) as ok from pg_catalog.pg_stat_activity a
          where a.pid = ${s.pid} and a.state in ('idle in transaction', 'idle in transaction (aborted)')`;
       sessions.push({ ...s, terminated: Boolean(r?.ok), ...(r ? {} : { reason: 'no longer idle in transaction' }) });
-      ctx.progress(`idle-sessions: ${r?.ok ? 'terminated' : 'left'} ${describe(s)}`);
+      ctx.progress(`${r?.ok ? 'terminated' : 'left'} ${describe(s)}`);
     } catch (error) {
       if (!(isPgError(error) && error.code === '42501')) throw error;
       sessions.push({ ...s, terminated: false, reason: `not permitted: ${error.message}` });

@@ -66,7 +66,8 @@ function bloatOf(ix: IndexStats): number | null {
  * Valid btree indexes of minSizeMb or more whose estimated bloat reaches bloatRatio are
  * rebuilt concurrently. Exclusion-constraint indexes cannot be rebuilt concurrently:
  * they are reported, and rebuilt with a blocking REINDEX only under allowBlocking
- * (from exclusionBloatRatio, or when invalid). Other index types are not estimated.
+ * (from exclusionBloatRatio, or when invalid). Other index types of minSizeMb or more
+ * are counted as not estimated.
  */
 export function planReindex(rows: IndexStats[], s: ReindexSettings): { plan: ReindexPlanEntry[]; notEstimated: number } {
   const plan: ReindexPlanEntry[] = [];
@@ -93,11 +94,12 @@ export function planReindex(rows: IndexStats[], s: ReindexSettings): { plan: Rei
       }
       continue;
     }
+    if (!big) continue;
     if (ix.method !== 'btree' || e.estimatedBloat === null) {
       notEstimated += 1;
       continue;
     }
-    if (big && e.estimatedBloat >= s.bloatRatio) {
+    if (e.estimatedBloat >= s.bloatRatio) {
       plan.push({ ...e, action: 'reindex', reason: `estimated bloat ${e.estimatedBloat} >= ${s.bloatRatio} (${Math.round(ix.bytes / MIB)} MiB)` });
     }
   }
@@ -135,7 +137,7 @@ async function dropLeftovers(ctx: MaintainTaskContext, e: ReindexPlanEntry): Pro
        and i.indrelid = (select indrelid from pg_catalog.pg_index where indexrelid = ${qualified(e)}::regclass)`;
   const dropped: string[] = [];
   for (const r of rows.filter((x) => LEFTOVER_NAME.test(String(x.name)))) {
-    const out = await runOutsideTransaction({ ...ctx, deadline: undefined }, `reindex: drop ${r.name}`, `${STATEMENT.drop} ${quoteIdent(e.schema)}.${quoteIdent(String(r.name))}`, 10_000);
+    const out = await runOutsideTransaction({ ...ctx, deadline: undefined }, `drop ${r.name}`, `${STATEMENT.drop} ${quoteIdent(e.schema)}.${quoteIdent(String(r.name))}`, 10_000);
     if (out.status === 'done') dropped.push(`${e.schema}.${r.name}`);
   }
   return dropped;
@@ -144,11 +146,11 @@ async function dropLeftovers(ctx: MaintainTaskContext, e: ReindexPlanEntry): Pro
 async function applyEntry(ctx: MaintainTaskContext, e: ReindexPlanEntry, s: ReindexSettings): Promise<IndexResult> {
   const action = e.action as Exclude<ReindexAction, 'report'>;
   if (budgetLeft(ctx) < MIN_START_MS) return { ...e, status: 'not started', durationMs: 0, outcome: 'the --max-duration budget was spent' };
-  ctx.progress(`reindex: ${STATEMENT[action]} ${e.index}`);
+  ctx.progress(`${STATEMENT[action]} ${e.index}`);
   const started = Date.now();
   let result: IndexResult;
   try {
-    const out = await runOutsideTransaction(ctx, `reindex ${e.index}`, `${STATEMENT[action]} ${qualified(e)}`, s.indexTimeoutMs);
+    const out = await runOutsideTransaction(ctx, e.index, `${STATEMENT[action]} ${qualified(e)}`, s.indexTimeoutMs);
     if (out.status === 'done') {
       if (action === 'drop') return { ...e, status: 'dropped', durationMs: out.durationMs };
       const [r] = await ctx.sql`select pg_catalog.pg_relation_size(${qualified(e)}::regclass)::float8 as bytes`;

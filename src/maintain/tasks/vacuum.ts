@@ -99,9 +99,9 @@ interface TableResult {
 }
 
 async function vacuumTable(ctx: MaintainTaskContext, e: VacuumPlanEntry, t: VacuumThresholds): Promise<TableResult> {
-  if (budgetLeft(ctx) >= MIN_START_MS) ctx.progress(`vacuum: ${e.action} ${e.table}`);
+  if (budgetLeft(ctx) >= MIN_START_MS) ctx.progress(`${e.action} ${e.table}`);
   const statement = `${e.action} ${quoteIdent(e.schema)}.${quoteIdent(e.name)}`;
-  const out = await runOutsideTransaction(ctx, `vacuum ${e.table}`, statement, t.tableTimeoutMs);
+  const out = await runOutsideTransaction(ctx, e.table, statement, t.tableTimeoutMs);
   const base = { table: e.table, action: e.action, reasons: e.reasons, deadBefore: e.dead, xidAgeBefore: e.xidAge, durationMs: out.durationMs };
   if (out.status !== 'done') {
     return { ...base, status: out.status, reason: out.reason, ...(out.status === 'blocked' ? { blockers: out.blockers } : {}) };
