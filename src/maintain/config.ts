@@ -8,7 +8,9 @@ import { MAINTAIN_DEFAULTS as D } from './defaults.js';
  *
  *   "maintain": { "lockTimeoutMs": 2000, "lockAttempts": 3,
  *     "partitions": { "monthsAhead": 3, "retentionMonths": 13 },
- *     "prune": { "runsRetentionDays": 90, "metricsRetentionDays": 14 } }
+ *     "prune": { "runsRetentionDays": 90, "metricsRetentionDays": 14 },
+ *     "vacuum": { "deadRatio": 0.1, "minDeadTuples": 1000, "analyzeRatio": 0.1, "freezeAge": 100000000 },
+ *     "reindex": { "bloatRatio": 2, "minSizeMb": 10 }, "idleSessions": { "idleThresholdSeconds": 600 } }
  */
 export const maintainConfigSchema = z.strictObject({
   /** lock_timeout of every statement a task runs that takes a lock. */
@@ -29,6 +31,32 @@ export const maintainConfigSchema = z.strictObject({
     metricsRetentionDays: z.number().int().min(1).max(3650).optional()
       .describe('days of stored metric snapshots kept (default: metrics.retentionDays, 14)'),
   }).prefault({}).describe('the prune task'),
+  vacuum: z.strictObject({
+    deadRatio: z.number().min(0).max(1).default(D.vacuum.deadRatio)
+      .describe('VACUUM (ANALYZE) a table whose dead tuples are this share of its live + dead tuples (default 0.1)'),
+    minDeadTuples: z.number().int().min(0).default(D.vacuum.minDeadTuples)
+      .describe('and at least this many dead tuples, or changes since the last analyze (default 1000)'),
+    analyzeRatio: z.number().min(0).max(100).default(D.vacuum.analyzeRatio)
+      .describe('VACUUM (ANALYZE) a table changed by this share of its live tuples since its last analyze (default 0.1)'),
+    freezeAge: z.number().int().min(100_000).max(2_000_000_000).default(D.vacuum.freezeAge)
+      .describe('VACUUM (FREEZE) a table whose age(relfrozenxid) reaches this, oldest first (default 100000000)'),
+    tableTimeoutMs: z.number().int().min(1000).max(86_400_000).default(D.vacuum.tableTimeoutMs)
+      .describe('statement_timeout of one VACUUM when --max-duration leaves more (default 3600000)'),
+  }).prefault({}).describe('the vacuum task'),
+  reindex: z.strictObject({
+    bloatRatio: z.number().min(1).max(100).default(D.reindex.bloatRatio)
+      .describe('REINDEX CONCURRENTLY a btree index whose estimated size is this many times the expected one (default 2)'),
+    minSizeMb: z.number().min(0).max(1_000_000).default(D.reindex.minSizeMb)
+      .describe('indexes smaller than this many MiB are left alone (default 10)'),
+    exclusionBloatRatio: z.number().min(1).max(100).default(D.reindex.exclusionBloatRatio)
+      .describe('with --allow-blocking, REINDEX (blocking) an exclusion-constraint index estimated this bloated (default 3.6: a fresh GiST index reads ~1.8)'),
+    indexTimeoutMs: z.number().int().min(1000).max(86_400_000).default(D.reindex.indexTimeoutMs)
+      .describe('statement_timeout of one REINDEX when --max-duration leaves more (default 3600000)'),
+  }).prefault({}).describe('the reindex task'),
+  idleSessions: z.strictObject({
+    idleThresholdSeconds: z.number().int().min(1).max(86_400).default(D.idleSessions.idleThresholdSeconds)
+      .describe('terminate sessions idle in transaction longer than this many seconds (default 600)'),
+  }).prefault({}).describe('the opt-in idle-sessions task'),
 });
 
 export type MaintainConfig = z.infer<typeof maintainConfigSchema>;

@@ -4,6 +4,9 @@ import { expireHoldsTask } from './tasks/expire-holds.js';
 import { partitionsTask } from './tasks/partitions.js';
 import { pruneTask } from './tasks/prune.js';
 import { refreshTask } from './tasks/refresh.js';
+import { vacuumTask } from './tasks/vacuum.js';
+import { reindexTask } from './tasks/reindex.js';
+import { idleSessionsTask } from './tasks/idle-sessions.js';
 
 /**
  * The tasks of `bookingdb maintain`, in the fixed order they run (a contract, documented
@@ -19,10 +22,10 @@ export const MAINTAIN_TASKS: readonly MaintainTask[] = [
   partitionsTask,
   // retention (GDPR anonymisation) goes here
   refreshTask,
-  // vacuum goes here
-  // reindex goes here
+  vacuumTask,
+  reindexTask,
   pruneTask,
-  // idle-sessions (opt-in, defaultEnabled false) goes here
+  idleSessionsTask,
 ];
 
 export const TASK_NAMES: readonly string[] = MAINTAIN_TASKS.map((t) => t.name);
