@@ -143,7 +143,8 @@ async function runTask(sql: Sql, task: Task, ctx: MaintainTaskContext): Promise<
 async function planTask(task: Task, ctx: MaintainTaskContext): Promise<TaskResult> {
   const t = Date.now();
   try {
-    return { name: task.name, status: 'ok', runId: null, durationMs: Date.now() - t, detail: await task.run(ctx) };
+    const detail = await task.run(ctx); // awaited before the duration is taken
+    return { name: task.name, status: 'ok', runId: null, durationMs: Date.now() - t, detail };
   } catch (error) {
     const skipped = error instanceof BookingDbError && error.code === 'skipped';
     return {
