@@ -22,9 +22,12 @@ export interface BenchLogin {
 /** Role names of the bench's temporary logins start with this (tests look for leftovers). */
 export const BENCH_LOGIN_PREFIX = 'bookingdb_bench_';
 
+/** As `roles create app` sets them: a runaway statement or an idle transaction cannot hold on. */
+const LIMITS = { statementTimeout: { ms: 30_000, text: '30s' }, idleInTransactionTimeout: { ms: 60_000, text: '60s' } };
+
 export async function createBenchLogin(admin: Sql, prefix: string, target: ConnectionTarget): Promise<BenchLogin> {
   const name = `${BENCH_LOGIN_PREFIX}${randomBytes(5).toString('hex')}`;
-  const { password } = await createLoginRole(admin, prefix, 'app', name);
+  const { password } = await createLoginRole(admin, prefix, 'app', name, { limits: LIMITS });
   return { name, target: { ...target, user: name, password } };
 }
 

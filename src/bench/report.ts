@@ -55,6 +55,7 @@ export const benchReportSchema = z.strictObject({
   ratio: z.record(z.string(), z.number()).optional(),
   anchor: z.strictObject({ schema: z.string(), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
   overlaps: z.array(overlapSchema),
+  cleanup: z.strictObject({ cancelled: z.number().int().min(0), failed: z.number().int().min(0) }),
   p95Targets: z.array(z.strictObject({ operation: z.string(), targetMs: z.number(), p95Ms: z.number(), ok: z.boolean() })),
   problems: z.array(z.string()),
 });
@@ -104,6 +105,7 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
       + ` (${report.settings.phases} alternating phases each, same clients and slot picking)`);
   }
   for (const o of report.overlaps) parts.push(`overlap proof on ${o.table}: ${o.checked} active allocations checked, ${o.found} overlapping pairs`);
+  parts.push(`cleanup: cancelled the ${report.cleanup.cancelled} bookings this run made${report.cleanup.failed ? ` (${report.cleanup.failed} could not be cancelled)` : ''}`);
   for (const t of report.p95Targets) parts.push(`p95 target ${t.operation}: ${t.p95Ms} ms (target ${t.targetMs} ms) ${t.ok ? 'met' : 'MISSED'}`);
   parts.push(report.ok ? 'ok' : `failed: ${report.problems.join('; ')}`);
   return parts.join('\n');

@@ -141,6 +141,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       overlaps.push({ table: s.allocations.replaceAll('"', ''), checked: found.checked, found: found.overlaps.length, examples: found.overlaps.slice(0, 5) });
       if (found.overlaps.length > 0) problems.push(`${found.overlaps.length} overlapping active allocations in ${s.allocations.replaceAll('"', '')}`);
     }
+    const cleanup = await cancelMade(systems[0], targets, o.clients);
     for (const s of systems) {
       const n = errorTotal(stats.get(s.name) as SystemStats);
       if (n > 0) problems.push(`${n} calls failed with errors other than 23P01 on the ${s.name}`);
@@ -164,6 +165,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       systems: reports,
       ...(reports.anchor ? { ratio: throughputRatio(reports.procedures, reports.anchor) } : {}),
       overlaps,
+      cleanup,
       p95Targets,
       problems,
     };
@@ -176,6 +178,29 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
     await run.finish('failed', { error: error instanceof Error ? error.message.slice(0, 2000) : String(error) }).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Cancels, through booking.cancel as the app would, the bookings this run made in the
+ * procedures (unmeasured, `clients` at a time), so the next run finds the same free
+ * slots (a hot spot would otherwise be full after one run). The anchor's are dropped
+ * with its schema. A run that dies midway leaves its bookings confirmed.
+ */
+async function cancelMade(sys: System, targets: Target[], clients: number): Promise<{ cancelled: number; failed: number }> {
+  const queue = sys.made.flatMap((made, ti) => made.map((b) => ({ ti, id: b.id })));
+  const result = { cancelled: 0, failed: 0 };
+  const worker = async () => {
+    for (let job = queue.pop(); job; job = queue.pop()) {
+      try {
+        await sys.calls.cancel(targets[job.ti], job.id);
+        result.cancelled += 1;
+      } catch {
+        result.failed += 1; // e.g. it started meanwhile (BK004): left as it is
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  return result;
 }
 
 /** Runs every cleanup, newest first (pools before the login they use), each even if another failed. */
