@@ -31,8 +31,10 @@ export interface BenchRunInput {
   connectTimeoutSeconds: number;
   /** Workers connect with this (a member of <prefix>_app) instead of a temporary login. */
   appTarget?: ConnectionTarget;
-  /** availability reads go here (a replica). */
+  /** availability reads go here (a replica); as the workers' login unless replicaOwnLogin. */
   replicaTarget?: ConnectionTarget;
+  /** The replica URL named its own user: connect as that user, not as the workers' login. */
+  replicaOwnLogin?: boolean;
   signal?: AbortSignal;
   onProgress?: (system: string, phase: string, elapsedMs: number, stats: SystemStats) => void;
   /** Seeds demo data first (the CLI passes the seed core, so this module needs no seed code). */
@@ -92,7 +94,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
     let reads = pool;
     if (input.replicaTarget) {
       const r = input.replicaTarget;
-      const replica = r.user && r.user !== input.target.user ? r : { ...r, user: workerTarget.user, password: workerTarget.password };
+      const replica = input.replicaOwnLogin ? r : { ...r, user: workerTarget.user, password: workerTarget.password };
       reads = await openWorkerPool(replica, o.clients, !o.noPrepare, input.connectTimeoutSeconds);
       cleanups.push(() => reads.end({ timeout: 5 }));
     }

@@ -71,6 +71,7 @@ export function registerBench(program: Command): void {
         report = await runBench(admin, {
           options, target: target.connection, rolePrefix: ctx.settings.rolePrefix,
           connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, appTarget, replicaTarget, signal: abort.signal,
+          replicaOwnLogin: opts.replicaUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/@]+@/i.test(String(opts.replicaUrl)),
           onProgress: tty ? (system, phase, ms, stats) => process.stderr.write(`\r\x1b[K${progressLine(system, phase, ms, stats)}`) : undefined,
           seed: options.seed ? async (sql) => {
             const { seedDemo } = await import('../../seed/demo.js');
