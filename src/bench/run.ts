@@ -83,21 +83,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
   let anchor: Anchor | undefined;
   let anchorDropped = false;
   try {
-    let workerTarget = input.appTarget;
-    if (!workerTarget) {
-      const login = await createBenchLogin(admin, input.rolePrefix, input.target);
-      cleanups.push(() => dropBenchLogin(admin, login.name));
-      workerTarget = login.target;
-    }
-    const pool = await openWorkerPool(workerTarget, o.clients, !o.noPrepare, input.connectTimeoutSeconds);
-    cleanups.push(() => pool.end({ timeout: 5 }));
-    let reads = pool;
-    if (input.replicaTarget) {
-      const r = input.replicaTarget;
-      const replica = input.replicaOwnLogin ? r : { ...r, user: workerTarget.user, password: workerTarget.password };
-      reads = await openWorkerPool(replica, o.clients, !o.noPrepare, input.connectTimeoutSeconds);
-      cleanups.push(() => reads.end({ timeout: 5 }));
-    }
+    const { workerTarget, pool, reads } = await openWorkers(admin, input, cleanups);
     if (o.anchor) {
       anchor = await installAnchor(admin, workerTarget.user, { ...scope });
       const schema = anchor.schema;
@@ -108,35 +94,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
     const systems: System[] = [newSystem('procedures', procedures.calls, free, procedures.allocations)];
     if (anchor) systems.push(newSystem('anchor', anchorCalls(pool, reads, anchor.schema, !o.noPrepare), free, `"${anchor.schema}".allocations`));
 
-    const stats = new Map(systems.map((s) => [s.name, newSystemStats()]));
-    const spent = new Map(systems.map((s) => [s.name, { wallMs: 0, cpuMs: 0 }]));
-    const phases = o.anchor ? Math.max(1, Math.round(o.durationMs / PHASE_TARGET_MS)) : 1;
-    const phaseMs = o.durationMs / phases;
-    const tick = (sys: System, phase: string, base: number, started: number) => setInterval(() => {
-      input.onProgress?.(sys.name, phase, base + performance.now() - started, stats.get(sys.name) as SystemStats);
-    }, 1000);
-    for (const sys of systems) {
-      if (o.warmupMs > 0 && !input.signal?.aborted) await runPhase(sys, targets, o, o.warmupMs, undefined, input.signal);
-    }
-    for (let i = 0; i < phases && !input.signal?.aborted; i++) {
-      for (const sys of systems) {
-        if (input.signal?.aborted) break;
-        const used = spent.get(sys.name) as { wallMs: number; cpuMs: number };
-        const timer = tick(sys, `phase ${i + 1}/${phases}`, used.wallMs, performance.now());
-        try {
-          const r = await runPhase(sys, targets, o, phaseMs, stats.get(sys.name), input.signal);
-          used.wallMs += r.wallMs;
-          used.cpuMs += r.cpuMs;
-        } finally {
-          clearInterval(timer);
-        }
-      }
-    }
-
-    const reports = Object.fromEntries(systems.map((s) => {
-      const u = spent.get(s.name) as { wallMs: number; cpuMs: number };
-      return [s.name, systemReport(stats.get(s.name) as SystemStats, u.wallMs, u.cpuMs)];
-    })) as BenchReport['systems'];
+    const { reports, stats, phases } = await measure(systems, targets, o, input);
     const overlaps = [];
     for (const s of systems) {
       const found = await findOverlaps(admin, s.allocations, scope);
@@ -144,16 +102,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       if (found.overlaps.length > 0) problems.push(`${found.overlaps.length} overlapping active allocations in ${s.allocations.replaceAll('"', '')}`);
     }
     const cleanup = await cancelMade(systems[0], targets, o.clients);
-    for (const s of systems) {
-      const n = errorTotal(stats.get(s.name) as SystemStats);
-      if (n > 0) problems.push(`${n} calls failed with errors other than 23P01 on the ${s.name}`);
-    }
-    const p95Targets = OPERATIONS.filter((op) => o.targets[op] !== undefined && reports.procedures.operations[op].calls > 0).map((op) => {
-      const p95Ms = reports.procedures.operations[op].p95Ms;
-      const targetMs = o.targets[op] as number;
-      if (p95Ms > targetMs) problems.push(`${op} p95 ${p95Ms} ms is over the target of ${targetMs} ms`);
-      return { operation: op, targetMs, p95Ms, ok: p95Ms <= targetMs };
-    });
+    const p95Targets = judge(o, systems, stats, reports, problems);
     if (input.signal?.aborted) problems.push('interrupted before the end of the run');
     const report: BenchReport = {
       ok: problems.length === 0,
@@ -180,6 +129,82 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
     await run.finish('failed', { error: error instanceof Error ? error.message.slice(0, 2000) : String(error) }).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The worker pools: the temporary login (or --app-url's) and, with --replica-url, a pool
+ * there for availability reads. Each is registered in `cleanups` as soon as it exists.
+ */
+async function openWorkers(admin: Sql, input: BenchRunInput, cleanups: Array<() => Promise<void>>) {
+  const o = input.options;
+  let workerTarget = input.appTarget;
+  if (!workerTarget) {
+    const login = await createBenchLogin(admin, input.rolePrefix, input.target);
+    cleanups.push(() => dropBenchLogin(admin, login.name));
+    workerTarget = login.target;
+  }
+  const pool = await openWorkerPool(workerTarget, o.clients, !o.noPrepare, input.connectTimeoutSeconds);
+  cleanups.push(() => pool.end({ timeout: 5 }));
+  let reads = pool;
+  if (input.replicaTarget) {
+    const r = input.replicaTarget;
+    const replica = input.replicaOwnLogin ? r : { ...r, user: workerTarget.user, password: workerTarget.password };
+    reads = await openWorkerPool(replica, o.clients, !o.noPrepare, input.connectTimeoutSeconds);
+    cleanups.push(() => reads.end({ timeout: 5 }));
+  }
+  return { workerTarget, pool, reads };
+}
+
+type Spent = { wallMs: number; cpuMs: number };
+
+/**
+ * Warm-up (unmeasured) on each system, then the measured time in alternating phases of
+ * about 5 s (procedures, anchor, procedures, ...; one phase without --anchor), with a
+ * progress callback each second.
+ */
+async function measure(systems: System[], targets: Target[], o: BenchOptions, input: BenchRunInput) {
+  const stats = new Map(systems.map((s) => [s.name, newSystemStats()]));
+  const spent = new Map<string, Spent>(systems.map((s) => [s.name, { wallMs: 0, cpuMs: 0 }]));
+  const phases = o.anchor ? Math.max(1, Math.round(o.durationMs / PHASE_TARGET_MS)) : 1;
+  const aborted = () => Boolean(input.signal?.aborted);
+  for (const sys of systems) {
+    if (o.warmupMs > 0 && !aborted()) await runPhase(sys, targets, o, o.warmupMs, undefined, input.signal);
+  }
+  for (let i = 0; i < phases && !aborted(); i++) {
+    for (const sys of systems) {
+      if (aborted()) break;
+      const used = spent.get(sys.name) as Spent;
+      const base = used.wallMs;
+      const started = performance.now();
+      const timer = setInterval(() => input.onProgress?.(sys.name, `phase ${i + 1}/${phases}`, base + performance.now() - started, stats.get(sys.name) as SystemStats), 1000);
+      try {
+        const r = await runPhase(sys, targets, o, o.durationMs / phases, stats.get(sys.name), input.signal);
+        used.wallMs += r.wallMs;
+        used.cpuMs += r.cpuMs;
+      } finally {
+        clearInterval(timer);
+      }
+    }
+  }
+  const reports = Object.fromEntries(systems.map((s) => {
+    const u = spent.get(s.name) as Spent;
+    return [s.name, systemReport(stats.get(s.name) as SystemStats, u.wallMs, u.cpuMs)];
+  })) as BenchReport['systems'];
+  return { reports, stats, phases };
+}
+
+/** Adds to `problems` the non-conflict errors and missed p95 targets (procedures only); returns the target lines. */
+function judge(o: BenchOptions, systems: System[], stats: Map<string, SystemStats>, reports: BenchReport['systems'], problems: string[]) {
+  for (const s of systems) {
+    const n = errorTotal(stats.get(s.name) as SystemStats);
+    if (n > 0) problems.push(`${n} calls failed with errors other than 23P01 on the ${s.name}`);
+  }
+  return OPERATIONS.filter((op) => o.targets[op] !== undefined && reports.procedures.operations[op].calls > 0).map((op) => {
+    const p95Ms = reports.procedures.operations[op].p95Ms;
+    const targetMs = o.targets[op] as number;
+    if (p95Ms > targetMs) problems.push(`${op} p95 ${p95Ms} ms is over the target of ${targetMs} ms`);
+    return { operation: op, targetMs, p95Ms, ok: p95Ms <= targetMs };
+  });
 }
 
 /**
