@@ -1,0 +1,91 @@
+import type { Sql, TransactionSql } from 'postgres';
+import { quoteIdent } from '../db/ident.js';
+import { SlotPool, type Slot } from './slots.js';
+import type { Target } from './targets.js';
+
+/**
+ * A system under test: the procedures (booking.*) or the anchor's baseline, called the
+ * same way (one transaction per call, tenant set with set_config(..., true) first, as
+ * the app does through PgBouncer). Each system keeps its own state: the free slots it
+ * is known to have and the bookings this run made in it, so cancel and reschedule pick
+ * this run's bookings and both systems see the same kind of slot picking.
+ */
+export interface Booked extends Slot {
+  id: string;
+}
+
+export interface SystemCalls {
+  availability(t: Target, from: Date, to: Date): Promise<Slot[]>;
+  book(t: Target, slot: Slot, customer: string): Promise<string>;
+  cancel(t: Target, id: string): Promise<void>;
+  reschedule(t: Target, id: string, slot: Slot): Promise<void>;
+}
+
+export interface System {
+  name: 'procedures' | 'anchor';
+  calls: SystemCalls;
+  /** Per target (same order as the targets): free slots, bookings made. */
+  free: SlotPool[];
+  made: Booked[][];
+  /** Allocation table for the overlap proof (quoted). */
+  allocations: string;
+}
+
+function inTenant<T>(sql: Sql, tenantId: string, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_catalog.set_config('app.tenant_id', ${tenantId}, true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
+  rows.map((r) => ({ resourceId: r.resource_id as string, startMs: (r.starts_at as Date).getTime() }));
+
+/** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
+export function procedureCalls(sql: Sql, reads: Sql): SystemCalls {
+  return {
+    availability: (t, from, to) => inTenant(reads, t.tenantId, async (tx) => toSlots(await tx`
+      select resource_id, starts_at from booking.available_slots(${t.tenantId}::uuid, ${t.serviceId}::uuid,
+        ${from}::timestamptz, ${to}::timestamptz, ${t.resources}::uuid[])`)),
+    book: (t, s, customer) => inTenant(sql, t.tenantId, async (tx) => {
+      const [r] = await tx`select booking.book(${t.tenantId}::uuid, ${t.serviceId}::uuid, ${s.resourceId}::uuid,
+        ${customer}::uuid, ${new Date(s.startMs)}::timestamptz) as id`;
+      return r.id as string;
+    }),
+    cancel: (t, id) => inTenant(sql, t.tenantId, async (tx) => {
+      await tx`select booking.cancel(${t.tenantId}::uuid, ${id}::uuid, 'bench')`;
+    }),
+    reschedule: (t, id, s) => inTenant(sql, t.tenantId, async (tx) => {
+      await tx`select booking.reschedule(${t.tenantId}::uuid, ${id}::uuid, ${new Date(s.startMs)}::timestamptz, ${s.resourceId}::uuid)`;
+    }),
+  };
+}
+
+/** The anchor's bare functions in its scratch schema (see ./anchor.ts). */
+export function anchorCalls(sql: Sql, reads: Sql, schema: string, prepare: boolean): SystemCalls {
+  const s = quoteIdent(schema);
+  const q = {
+    slots: `select resource_id, starts_at from ${s}.available_slots($1::uuid, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[])`,
+    book: `select ${s}.book($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz) as id`,
+    cancel: `select ${s}.cancel($1::uuid, $2::uuid)`,
+    reschedule: `select ${s}.reschedule($1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $5::uuid)`,
+  };
+  const p = (...v: unknown[]) => v as never[];
+  return {
+    availability: (t, from, to) => inTenant(reads, t.tenantId, async (tx) =>
+      toSlots(await tx.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare }))),
+    book: (t, slot, customer) => inTenant(sql, t.tenantId, async (tx) => {
+      const [r] = await tx.unsafe(q.book, p(t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)), { prepare });
+      return r.id as string;
+    }),
+    cancel: (t, id) => inTenant(sql, t.tenantId, async (tx) => { await tx.unsafe(q.cancel, p(t.tenantId, id), { prepare }); }),
+    reschedule: (t, id, slot) => inTenant(sql, t.tenantId, async (tx) => {
+      await tx.unsafe(q.reschedule, p(t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId), { prepare });
+    }),
+  };
+}
+
+/** A system with its own copy of the free slots found at the start. */
+export function newSystem(name: System['name'], calls: SystemCalls, free: Slot[][], allocations: string): System {
+  return { name, calls, free: free.map((f) => new SlotPool(f)), made: free.map(() => []), allocations };
+}
