@@ -28,11 +28,13 @@ const cwd = scratchDir();
 
 beforeAll(async () => {
   bouncer = await startPgbouncer({ upstreamHost: admin.hostname, upstreamPort, users: [superuser, { name: appLogin.name, password: appLogin.password }], poolSize: POOL });
+  const teardown = () => bouncer.stop();
   for (let i = 0; i < 4; i++) {
     const t = await createTenant(db.sql, { resources: 1, customers: 2 });
     tenants.push(t);
     bookingIds.set(t.tenantId, await bookingApi(direct, t.tenantId).book({ service: t.services.cut, resource: t.resources[0], customer: t.customers[0], start: at(day, '10:00', '+05:30') }));
   }
+  return teardown;
 });
 
 /** A client of its own (one connection), as one app process, through the bouncer. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { serverUser } from '../../src/local/os-user.js';
 import { answersPostgres } from '../../src/local/postmaster.js';
 import { freePort } from '../helpers/server.js';
@@ -12,8 +12,9 @@ import { freePort } from '../helpers/server.js';
  * 127.0.0.1:<free port> in front of the test server, for one test file: an ini and an
  * auth_file (SCRAM to the client and to the server, from the plaintext passwords given)
  * in a 0700 directory of its own under the run directory, started in the foreground as
- * a child (as root: `-u postgres`, PgBouncer refuses root), stopped and removed in
- * afterAll. Loopback only; no Unix socket.
+ * a child (as root: `-u postgres`, PgBouncer refuses root). The caller stops it (stop():
+ * SIGTERM, then its directory is removed) in its own teardown: an afterAll registered
+ * from inside beforeAll never runs. Loopback only; no Unix socket.
  *
  * `ignore_startup_parameters` lists search_path: bookingdb's connect() sends
  * search_path = pg_catalog, pg_temp in the startup packet, which PgBouncer 1.18 refuses
@@ -115,7 +116,6 @@ export async function startPgbouncer(options: BouncerOptions): Promise<Bouncer> 
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  afterAll(stop);
   return {
     port,
     logFile,

@@ -52,6 +52,7 @@ beforeAll(async () => {
   return async () => {
     await replica.end({ timeout: 5 });
     await replicaApp.end({ timeout: 5 });
+    await standby.stop();
   };
 });
 

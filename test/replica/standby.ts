@@ -3,7 +3,7 @@ import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { serverUser } from '../../src/local/os-user.js';
 import { answersPostgres, readPidFile, serverEnv, stopPostmaster } from '../../src/local/postmaster.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -17,7 +17,8 @@ const run = promisify(execFile);
  * cluster's pg_hba.conf has `host replication all 127.0.0.1/32 scram-sha-256`, and
  * wal_level=replica is the default), then the bundled `postgres` on a second free port,
  * loopback only, as hot standby; ready when its postmaster.pid says `ready` (read-only connections accepted) and the
- * port answers. Stopped (fast shutdown) and removed in afterAll. The data directory
+ * port answers. The caller stops it (stop(): fast shutdown, then its directory is
+ * removed) in its own teardown: an afterAll registered inside beforeAll never runs. The data directory
  * lives under the run directory, owned by the server user (postgres when root).
  */
 export interface Standby {
@@ -75,7 +76,6 @@ export async function startStandby(primaryUrl: string): Promise<Standby> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  afterAll(stop);
   return {
     port,
     url: (database, login) => {
