@@ -11,6 +11,7 @@ import { preflight, REQUIRED_EXTENSIONS } from './preflight.js';
 import { applyRepeatable, listRepeatableFiles, planRepeatable, type RepeatablePlanItem } from './repeatable.js';
 import { assertVerified, runVerification, type VerifyResult } from './verify.js';
 import { describeBlockers, watchBlockers } from './blockers.js';
+import { refuseThroughPooler } from '../db/pooler.js';
 import { ensureDatabasePrivileges } from './database-privileges.js';
 
 /**
@@ -203,6 +204,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReceipt> {
   let sql = await tryConnect(options.url, options.connectTimeoutSeconds);
   const admin = sql ? undefined : await connectMaintenance(options.url, options.connectTimeoutSeconds);
   try {
+    await refuseThroughPooler((sql ?? admin)!, 'deploy');
     const pre = await preflight((sql ?? admin)!, options.url, options.rolePrefix);
     durationsMs.preflight = Date.now() - started;
     const plan = await computePlan(sql, (sql ?? admin)!, options.rolePrefix, pre.missingExtensions);

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { collectFacts, type Facts } from './facts.js';
+import { detectPooler } from '../db/pooler.js';
 import type { Machine } from './machine.js';
 import { recommend, type Advice } from './recommend.js';
 
@@ -23,6 +24,7 @@ export interface DoctorReport {
 
 export async function runDoctor(sql: Sql, options: DoctorOptions): Promise<DoctorReport> {
   const facts = await collectFacts(sql, { appRole: options.appRole, statementTimeoutMs: options.statementTimeoutMs });
+  facts.pooler = await detectPooler(sql);
   return { server: facts.server, machine: options.machine, advice: recommend(facts, options.machine) };
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Sql } from 'postgres';
 import { packageRoot } from '../paths.js';
 import { normaliseSql } from '../sql-files.js';
+import type { PoolerEvidence } from '../db/pooler.js';
 
 /**
  * What doctor knows about the server, gathered in one read-only transaction under a
@@ -58,6 +59,8 @@ export interface Facts {
   appRole: string;
   hba: { readable: boolean; rules: HbaRule[] };
   md5Verifiers: { readable: boolean; roles: string[] };
+  /** What src/db/pooler.ts found about the path to the server (absent: not probed). */
+  pooler?: PoolerEvidence;
 }
 
 /** The settings doctor reads (its advice and its security checks). */

@@ -129,6 +129,17 @@ function poolingAdvice(facts: Facts, machine: Machine): string[] {
   return lines;
 }
 
+/** A pooler (or proxy) between doctor and the server: fine for the app, not for deploy/migrate/maintain. */
+export function poolerFindings(facts: Facts): Finding[] {
+  const p = facts.pooler;
+  if (!p?.pooled) return [];
+  return [{
+    id: 'pooler-in-front', severity: 'should-fix',
+    message: `this connection goes through a pooler or proxy: ${p.reason}`,
+    remedy: `fine for the app (tenant set per transaction); run deploy, migrate and maintain against ${p.directUrl} (they refuse through a transaction-mode pooler: session advisory locks do not hold there)`,
+  }];
+}
+
 function notes(facts: Facts, machine: Machine): string[] {
   const out: string[] = [];
   const given = machine.assumed.filter((a) => a !== 'storage');
@@ -147,7 +158,7 @@ function notes(facts: Facts, machine: Machine): string[] {
 export function recommend(facts: Facts, machine: Machine): Advice {
   const settings = adviseSettings(facts, machine);
   const tables = adviseTables(facts);
-  const findings = securityFindings(facts);
+  const findings = [...securityFindings(facts), ...poolerFindings(facts)];
   const system = [...settings.map((s) => s.statement), ...findings.filter((f) => f.statement?.startsWith('ALTER SYSTEM')).map((f) => f.statement)].filter((s): s is string => Boolean(s));
   const restartFor = settings.filter((s) => s.statement && s.restart).map((s) => s.name);
   const statements = [...system];

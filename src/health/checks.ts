@@ -46,6 +46,8 @@ const SQL_CHECKS: Row[] = [
   ['table-bloat', 'server', 'x', 2, 4, 'above', 'VACUUM (or pg_repack) the table named in the detail; run VACUUM FULL only in a maintenance window'],
   ['index-bloat', 'server', 'x', 2, 4, 'above', 'REINDEX INDEX CONCURRENTLY the index named in the detail'],
   ['replication-lag', 'server', 's', 30, 300, 'above', 'check the standby named in the detail: network, disk, and long queries on it (hot_standby_feedback)'],
+  ['replication-lag-bytes', 'server', 'B', 104857600, 1073741824, 'above', 'WAL waits to be replayed on the standby named in the detail: check its disk and CPU, and long queries there (max_standby_streaming_delay)'],
+  ['wal-receiver', 'server', '', 1, null, 'above', "this standby is not streaming from its primary: check primary_conninfo, the network and the primary's pg_hba.conf (replication), and the standby's log"],
   ['replication-slots-inactive', 'server', '', 1, null, 'above', 'reconnect the consumer of the slot named in the detail, or pg_drop_replication_slot() it'],
   ['replication-slot-wal', 'server', 'B', 1073741824, 10737418240, 'above', 'the slot named in the detail retains WAL: reconnect its consumer or drop it; set max_slot_wal_keep_size'],
   ['archiver', 'server', '', 1, 1, 'above', 'archive_command is failing for the WAL file named in the detail: fix it before pg_wal fills the disk'],

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import { BookingDbError, ExitCode } from '../errors.js';
 import { findLockHolder, type LockHolder } from '../db/scoped.js';
+import { refuseThroughPooler } from '../db/pooler.js';
 import { withRun } from '../runs/ledger.js';
 import { MAINTAIN_LOCK_KEY } from './locks.js';
 import { selectTasks } from './registry.js';
@@ -68,6 +69,7 @@ export async function runMaintain(sql: Sql, options: MaintainOptions = {}): Prom
   const max = Number((sql.options as { max?: number }).max ?? 1);
   if (max < 4) throw new Error(`runMaintain needs a pool of at least 4 connections, got ${max}`); // a bug, not a user error
   const dryRun = Boolean(options.dryRun);
+  await refuseThroughPooler(sql, 'maintain');
   const lock = await sql.reserve();
   try {
     const [got] = await lock`select pg_catalog.pg_try_advisory_lock(${MAINTAIN_LOCK_KEY.toString()}::bigint) as ok`;

@@ -41,6 +41,17 @@ export interface Snapshot {
     cacheHitRatio: number | null; deadlocks: number; tempBytes: number; tempFiles: number;
     databaseBytes: number; maxConnections: number; connections: Record<string, number>; waitingOnLocks: number;
   };
+  /**
+   * Replication as this server sees it (sql/queries/metrics/replication.sql): on a
+   * standby the received-but-not-replayed WAL and the replay delay (0 when caught up);
+   * on a primary one entry per connected standby. Absent in snapshots stored before.
+   */
+  replication: {
+    inRecovery: boolean;
+    replayLagBytes: number | null;
+    replayLagSeconds: number | null;
+    standbys: { standby: string; state: string; lagBytes: number | null; replayLagSeconds: number | null }[];
+  };
   relations: { relation: string; bytes: number }[];
   deadTuples: { relation: string; dead: number; live: number }[];
   bookings: {
@@ -115,12 +126,13 @@ export async function collectIn(tx: TransactionSql, options: CollectOptions, bas
   const b = base ?? baseFromStored((await tx.unsafe(metricsQuery('previous-snapshot')))[0] as never);
   const [w] = await tx.unsafe(metricsQuery('window'), [b.countedTo, options.windowMinutes, options.transactionLagSeconds]);
   // independent reads, sent pipelined on the transaction's connection (one wait, not five)
-  const [[s], relations, dead, activity, [c]] = await Promise.all([
+  const [[s], relations, dead, activity, [c], [rep]] = await Promise.all([
     tx.unsafe(metricsQuery('server')),
     tx.unsafe(metricsQuery('relations'), [options.topRelations]),
     tx.unsafe(metricsQuery('dead-tuples')),
     tx.unsafe(metricsQuery('tenant-activity'), [w.counted_from, w.counted_to]),
     tx.unsafe(metricsQuery('conflicts')),
+    tx.unsafe(metricsQuery('replication')),
   ]);
 
   const tenants: TenantMetrics[] = activity.map((r) => {
@@ -151,6 +163,14 @@ export async function collectIn(tx: TransactionSql, options: CollectOptions, bas
       deadlocks: s.deadlocks, tempBytes: s.temp_bytes, tempFiles: s.temp_files, databaseBytes: s.database_bytes,
       maxConnections: s.max_connections, connections, waitingOnLocks: s.waiting_on_locks,
     },
+    replication: {
+      inRecovery: Boolean(rep.in_recovery), replayLagBytes: rep.replay_lag_bytes ?? null, replayLagSeconds: rep.replay_lag_seconds ?? null,
+      standbys: (rep.standbys as Snapshot['replication']['standbys']).map((x) => ({
+        standby: String(x.standby), state: String(x.state), lagBytes: x.lagBytes ?? null,
+        // replay_lag turns NULL once an idle standby has caught up: that is no lag
+        replayLagSeconds: x.replayLagSeconds ?? (x.lagBytes === 0 ? 0 : null),
+      })),
+    },
     relations: relations.map((r) => ({ relation: String(r.relation), bytes: Number(r.bytes) })),
     deadTuples: dead.map((r) => ({ relation: String(r.relation), dead: Number(r.dead), live: Number(r.live) })),
     bookings: {
@@ -180,6 +200,12 @@ export function describeMetricsError(error: unknown): unknown {
   if (error.code === '42501') {
     return new BookingDbError('not_allowed', `this login may not read the metrics: ${error.message}`, {
       exitCode: ExitCode.precondition, hint: 'use a LOGIN member of bookingdb_monitor: `bookingdb roles create monitor --name prometheus`', cause: error,
+    });
+  }
+  if (error.code === '25006') {
+    return new BookingDbError('read_replica', `this server is a read replica: ${error.message}`, {
+      exitCode: ExitCode.precondition, cause: error,
+      hint: '`metrics --store` writes ops.runs and ops.metric_snapshots: run it against the primary; `metrics` and `metrics serve` work on a replica',
     });
   }
   if (error.code === '57014' || error.code === '55P03') {

@@ -9,7 +9,7 @@ import { packageRoot } from '../paths.js';
  */
 export type MetricsQuery =
   | 'window' | 'previous-snapshot' | 'server' | 'relations' | 'dead-tuples'
-  | 'tenant-activity' | 'conflicts' | 'store-snapshot' | 'prune-snapshots';
+  | 'tenant-activity' | 'conflicts' | 'store-snapshot' | 'prune-snapshots' | 'replication';
 
 const cache = new Map<MetricsQuery, string>();
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BookingDbError, ExitCode, usageError } from '../errors.js';
 import { connect } from '../db/connect.js';
+import { connectDirect } from '../db/pooler.js';
 import { quoteIdent } from '../db/ident.js';
 import { LockKey, withAdvisoryLock, withTransaction } from '../db/scoped.js';
 import { paths } from '../paths.js';
@@ -35,7 +36,7 @@ export async function migrationStatus(url: string, connectTimeoutSeconds: number
 }
 
 export async function migrate(direction: 'up' | 'down', options: MigrateOptions): Promise<RanMigration[]> {
-  const sql = await connect(options.url, { connectTimeoutSeconds: options.connectTimeoutSeconds, max: 1 });
+  const sql = await connectDirect(options.url, { connectTimeoutSeconds: options.connectTimeoutSeconds }, 'migrate');
   const conn = await sql.reserve();
   try {
     const [schemaRow] = await conn`select count(*)::int as n from pg_catalog.pg_namespace where nspname in ('booking', 'ops', 'ext')`;

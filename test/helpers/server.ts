@@ -29,6 +29,9 @@ async function tryContainer(): Promise<TestServer | undefined> {
     const container = await new PostgreSqlContainer('postgres:15')
       .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements'])
       .start();
+    // Docker's port mapping is a proxy that keeps one server session per client: say so,
+    // or deploy/migrate/maintain would refuse it as a possible pooler (src/db/pooler.ts).
+    process.env.BOOKINGDB_PROXY_MODE ??= 'session';
     return { adminUrl: container.getConnectionUri(), kind: 'container', stop: async () => { await container.stop(); } };
   } catch {
     return undefined; // "Could not find a working container runtime strategy": fall back

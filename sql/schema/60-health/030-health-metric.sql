@@ -24,6 +24,7 @@ DECLARE
   v_c numeric;
   v_name text;
   v_ts timestamptz;
+  v_text text;
 BEGIN
   SELECT c.unit INTO unit FROM ops.health_checks() c WHERE c.check_name = p_check;
   IF NOT FOUND THEN
@@ -133,10 +134,18 @@ BEGIN
 
   ELSIF p_check = 'replication-lag' THEN
     IF pg_catalog.pg_is_in_recovery() THEN
+      -- Everything received is replayed: not behind, however long ago the last commit
+      -- was (an idle primary sends nothing to replay). Otherwise: the age of the last
+      -- replayed commit. A standby that receives nothing is wal-receiver's alarm.
       v_ts := pg_catalog.pg_last_xact_replay_timestamp();
-      value := pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - v_ts), 1);
-      detail := CASE WHEN v_ts IS NULL THEN 'standby: nothing replayed yet'
-        ELSE pg_catalog.format('standby: last replayed transaction committed at %s', v_ts) END;
+      IF pg_catalog.pg_last_wal_receive_lsn() IS NOT NULL AND pg_catalog.pg_last_wal_receive_lsn() <= pg_catalog.pg_last_wal_replay_lsn() THEN
+        value := 0;
+        detail := pg_catalog.format('standby: caught up (all received WAL replayed); last replayed transaction committed at %s', coalesce(v_ts::text, '-'));
+      ELSE
+        value := pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - v_ts), 1);
+        detail := CASE WHEN v_ts IS NULL THEN 'standby: nothing replayed yet'
+          ELSE pg_catalog.format('standby: replaying; last replayed transaction committed at %s', v_ts) END;
+      END IF;
     ELSE
       SELECT EXTRACT(epoch FROM r.replay_lag), pg_catalog.format('%s (%s)', coalesce(nullif(r.application_name, ''), r.client_addr::text, 'local'), r.state),
              pg_catalog.count(*) OVER ()
@@ -145,6 +154,35 @@ BEGIN
       value := pg_catalog.round(v_a, 1);
       detail := CASE WHEN v_name IS NULL THEN 'no standby connected'
         ELSE pg_catalog.format('%s standbys, the furthest behind: %s, %s s', v_b, v_name, coalesce(pg_catalog.round(v_a, 1), 0)) END;
+    END IF;
+
+  ELSIF p_check = 'replication-lag-bytes' THEN
+    IF pg_catalog.pg_is_in_recovery() THEN
+      value := greatest(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()), 0);
+      detail := CASE WHEN value IS NULL THEN 'standby: no WAL received by streaming (archive recovery only)'
+        ELSE pg_catalog.format('standby: %s received and not yet replayed', pg_catalog.pg_size_pretty(value)) END;
+    ELSE
+      SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn),
+             pg_catalog.format('%s (%s)', coalesce(nullif(r.application_name, ''), r.client_addr::text, 'local'), r.state),
+             pg_catalog.count(*) OVER ()
+        INTO v_a, v_name, v_b
+        FROM pg_catalog.pg_stat_replication r
+       ORDER BY pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn) DESC NULLS LAST LIMIT 1;
+      value := v_a;
+      detail := CASE WHEN v_name IS NULL THEN 'no standby connected'
+        WHEN v_a IS NULL THEN pg_catalog.format('%s standbys; their positions need pg_monitor', v_b)
+        ELSE pg_catalog.format('%s standbys, the furthest behind: %s, %s not yet replayed', v_b, v_name, pg_catalog.pg_size_pretty(v_a)) END;
+    END IF;
+
+  ELSIF p_check = 'wal-receiver' THEN
+    IF NOT pg_catalog.pg_is_in_recovery() THEN
+      value := NULL; detail := 'primary: no WAL receiver (not a standby)';
+    ELSE
+      SELECT w.status, w.last_msg_receipt_time, w.sender_host, w.sender_port INTO v_name, v_ts, v_text, v_c
+        FROM pg_catalog.pg_stat_wal_receiver w;
+      value := CASE WHEN v_name = 'streaming' THEN 0 ELSE 1 END;
+      detail := CASE WHEN v_name IS NULL THEN 'standby: no WAL receiver running'
+        ELSE pg_catalog.format('standby: %s from %s:%s, last message at %s', v_name, coalesce(v_text, '?'), coalesce(v_c::text, '?'), coalesce(v_ts::text, '-')) END;
     END IF;
 
   ELSIF p_check = 'replication-slots-inactive' THEN
