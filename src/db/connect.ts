@@ -180,6 +180,13 @@ export function describeConnectionError(error: unknown, url: string | Connection
         }
         return make('auth_rejected', `server at ${where} rejected user "${p.user}": ${redactSecrets(msg)}`, 'check pg_hba.conf and the role name');
       }
+      case '08P01':
+        if (/unsupported startup parameter/i.test(error.message ?? '')) {
+          // PgBouncer refuses startup parameters it does not know, and bookingdb sends search_path
+          return make('pooler_startup_parameter', `${where} refused a startup parameter bookingdb sends (${redactSecrets(error.message)}): it is a connection pooler such as PgBouncer`,
+            'connect deploy, migrate and maintain directly to PostgreSQL; for read-only commands through PgBouncer add search_path to its ignore_startup_parameters');
+        }
+        return make('connect_failed', `cannot connect to ${target}: ${redactSecrets(error.message)} (${error.code})`);
       case '57P03':
         return make('server_starting', `server at ${where} is starting up or shutting down`, 'retry in a few seconds');
       case '53300':

@@ -175,4 +175,17 @@ describe('pooler detection (src/db/pooler.ts)', () => {
       await straight.end();
     }
   });
+
+  it('a PgBouncer that does not ignore search_path (its default) is named as a pooler, with the fix, not an unexplained connect failure', async () => {
+    const strict = await startPgbouncer({ upstreamHost: admin.hostname, upstreamPort, users: [superuser], poolSize: 1, ignoreStartupParameters: 'extra_float_digits' });
+    try {
+      const res = await runCli(['doctor', '--database-url', strict.url(superuser.name, superuser.password, db.name)], { cwd });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/refused a startup parameter bookingdb sends .*search_path.*: it is a connection pooler such as PgBouncer/);
+      expect(res.stderr).toContain('add search_path to its ignore_startup_parameters');
+      expect(res.stderr + res.stdout).not.toContain(superuser.password);
+    } finally {
+      await strict.stop();
+    }
+  });
 });

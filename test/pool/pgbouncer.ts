@@ -34,6 +34,8 @@ export interface BouncerOptions {
   users: Array<{ name: string; password: string }>;
   poolMode?: 'transaction' | 'session';
   poolSize?: number;
+  /** PgBouncer's ignore_startup_parameters (default: extra_float_digits, search_path). */
+  ignoreStartupParameters?: string;
 }
 
 function pgbouncerBinary(): string {
@@ -80,7 +82,7 @@ export async function startPgbouncer(options: BouncerOptions): Promise<Bouncer> 
     'min_pool_size = 0',
     'reserve_pool_size = 0',
     'max_client_conn = 200',
-    'ignore_startup_parameters = extra_float_digits, search_path',
+    `ignore_startup_parameters = ${options.ignoreStartupParameters ?? 'extra_float_digits, search_path'}`,
     `logfile = ${logFile}`,
     'log_connections = 0',
     'log_disconnections = 0',
