@@ -8,6 +8,7 @@ export const MAINTAIN_DEFAULTS = {
   lockAttempts: 3,
   partitions: { monthsAhead: 3, retentionMonths: 13 },
   prune: { runsRetentionDays: 90, metricsRetentionDays: undefined as number | undefined },
+  retention: { months: 24, batchSize: 1000 },
 } as const;
 
 export interface MaintainSettings {
@@ -15,4 +16,5 @@ export interface MaintainSettings {
   lockAttempts: number;
   partitions: { monthsAhead: number; retentionMonths: number };
   prune: { runsRetentionDays: number; metricsRetentionDays?: number };
+  retention: { months: number; batchSize: number };
 }

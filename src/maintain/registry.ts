@@ -4,6 +4,7 @@ import { expireHoldsTask } from './tasks/expire-holds.js';
 import { partitionsTask } from './tasks/partitions.js';
 import { pruneTask } from './tasks/prune.js';
 import { refreshTask } from './tasks/refresh.js';
+import { retentionTask } from './tasks/retention.js';
 
 /**
  * The tasks of `bookingdb maintain`, in the fixed order they run (a contract, documented
@@ -17,7 +18,7 @@ import { refreshTask } from './tasks/refresh.js';
 export const MAINTAIN_TASKS: readonly MaintainTask[] = [
   expireHoldsTask,
   partitionsTask,
-  // retention (GDPR anonymisation) goes here
+  retentionTask,
   refreshTask,
   // vacuum goes here
   // reindex goes here

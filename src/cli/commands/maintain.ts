@@ -49,6 +49,7 @@ export function registerMaintain(program: Command): void {
           taskOptions: {
             partitions: { ...config.partitions },
             prune: { runsRetentionDays: config.prune.runsRetentionDays, metricsRetentionDays },
+            retention: { ...config.retention },
           },
           progress: (task, message) => ctx.out.info(`${new Date().toISOString()} ${task}: ${message}`),
         });
