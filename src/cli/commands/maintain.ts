@@ -22,12 +22,12 @@ function summarise(detail: Record<string, unknown>): string {
 
 export function registerMaintain(program: Command): void {
   program.command('maintain')
-    .description('the maintenance routines (expire-holds, partitions, refresh, prune, ...), each recorded in ops.runs; safe under live traffic')
+    .description('the maintenance routines (expire-holds, partitions, retention, refresh, prune, ...), each recorded in ops.runs; safe under live traffic')
     .option('--only <tasks>', 'comma-separated tasks to run (opt-in tasks run only when named here)')
     .option('--skip <tasks>', 'comma-separated tasks to leave out')
     .option('--dry-run', 'list what each task would do (counts, names) and change nothing')
     .option('--skip-if-busy', 'exit 0 with "skipped: another maintain is running" instead of exit 5 (for cron)')
-    .addHelpText('after', '\ntasks, in the order they run: expire-holds, partitions, refresh, prune\nexamples:\n  bookingdb maintain --dry-run\n  17 3 * * * bookingdb maintain --skip-if-busy --quiet   # crontab')
+    .addHelpText('after', '\ntasks, in the order they run: expire-holds, partitions, retention, refresh, prune\nexamples:\n  bookingdb maintain --dry-run\n  17 3 * * * bookingdb maintain --skip-if-busy --quiet   # crontab')
     .action(action(async (ctx, opts) => {
       const { selectTasks } = await import('../../maintain/registry.js');
       const only = list(opts.only);
