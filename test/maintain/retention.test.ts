@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, pool } from '../helpers/database.js';
+import postgres from 'postgres';
+import { createTestDatabase, pool, uniqueName } from '../helpers/database.js';
 import { createTenant, type TenantFixture } from '../domain/helpers.js';
 import { runMaintain, type TaskResult } from '../../src/maintain/runner.js';
 import { readRuns } from '../../src/runs/ledger.js';
@@ -231,5 +232,25 @@ describe('maintain retention', () => {
     expect(report.tasks[0].detail).toMatchObject({ stoppedAtDeadline: true, customersAnonymised: 0, remaining: { customers: 3, erasureRequests: 0 } });
     const task = await retention();
     expect(task.detail).toMatchObject({ customersAnonymised: 3 });
+  });
+
+  it('an owner login (not superuser, not BYPASSRLS) can run it: the cross-tenant part is the ops functions', async () => {
+    const fx = await createTenant(db.sql, { customers: 0 });
+    const c = await customer(fx, 1, '3 years');
+    const name = uniqueName('maint');
+    await db.sql.unsafe(`create role ${name} login password 'maint-pw-1' in role bookingdb_owner`);
+    const u = new URL(db.url);
+    u.username = name;
+    u.password = 'maint-pw-1';
+    const owner = postgres(u.toString(), { max: 5, onnotice: () => undefined });
+    try {
+      const report = await runMaintain(owner, { only: ['retention'], taskOptions: { retention: { months: 24, batchSize: 1000 } } });
+      expect(report.tasks[0]).toMatchObject({ status: 'ok', detail: { customersAnonymised: 1 } });
+      const [row] = await db.sql`select email, anonymized_at from booking.customers where id = ${c.id}`;
+      expect(row.email).toBeNull();
+    } finally {
+      await owner.end();
+      await db.sql.unsafe(`drop owned by ${name}; drop role ${name}`);
+    }
   });
 });
