@@ -149,11 +149,12 @@ $$;
 --              (requested_at, id)
 -- anonymises them (booking._retention_anonymise) and writes one audit row with counts
 -- only (action retention.anonymise or retention.erasure). selected < p_limit means
--- the tenant has nothing more of this kind; last_at/last_id are the next cursor.
+-- the tenant has nothing more of this kind; last_at/last_id are the next cursor;
+-- xact_ms is the transaction's age at the end of the batch (the longest lock it held).
 CREATE OR REPLACE FUNCTION booking._retention_batch(p_tenant_id uuid, p_kind text, p_cutoff timestamptz,
                                                     p_after_at timestamptz, p_after_id uuid, p_limit integer)
   RETURNS TABLE(selected integer, customers integer, erasures integer, rows_cleared integer,
-                last_at timestamptz, last_id uuid)
+                last_at timestamptz, last_id uuid, xact_ms double precision)
   LANGUAGE plpgsql
   VOLATILE
   SECURITY DEFINER
@@ -217,6 +218,8 @@ BEGIN
                             pg_catalog.jsonb_build_object('customers', customers, 'erasure_requests', erasures,
                                                           'rows_cleared', rows_cleared, 'selected', selected));
   END IF;
+  -- how long this transaction has held its locks so far (the commit follows at once)
+  xact_ms := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000;
   RETURN NEXT;
 END
 $$;

@@ -51,7 +51,7 @@ COMMENT ON FUNCTION ops.maintain_retention_due(interval) IS
 CREATE OR REPLACE FUNCTION ops.maintain_retention_batch(p_tenant_id uuid, p_kind text, p_cutoff timestamptz,
                                                         p_after_at timestamptz, p_after_id uuid, p_limit integer)
   RETURNS TABLE(selected integer, customers integer, erasures integer, rows_cleared integer,
-                last_at timestamptz, last_id uuid)
+                last_at timestamptz, last_id uuid, xact_ms double precision)
   LANGUAGE plpgsql
   VOLATILE
   SECURITY DEFINER
