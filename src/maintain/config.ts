@@ -10,7 +10,8 @@ import { MAINTAIN_DEFAULTS as D } from './defaults.js';
  *     "partitions": { "monthsAhead": 3, "retentionMonths": 13 },
  *     "prune": { "runsRetentionDays": 90, "metricsRetentionDays": 14 },
  *     "vacuum": { "deadRatio": 0.1, "minDeadTuples": 1000, "analyzeRatio": 0.1, "freezeAge": 100000000 },
- *     "reindex": { "bloatRatio": 2, "minSizeMb": 10 }, "idleSessions": { "idleThresholdSeconds": 600 } }
+ *     "reindex": { "bloatRatio": 2, "minSizeMb": 10 }, "idleSessions": { "idleThresholdSeconds": 600 },
+ *     "retention": { "months": 24, "batchSize": 1000 } }
  */
 export const maintainConfigSchema = z.strictObject({
   /** lock_timeout of every statement a task runs that takes a lock. */
@@ -31,6 +32,12 @@ export const maintainConfigSchema = z.strictObject({
     metricsRetentionDays: z.number().int().min(1).max(3650).optional()
       .describe('days of stored metric snapshots kept (default: metrics.retentionDays, 14)'),
   }).prefault({}).describe('the prune task'),
+  retention: z.strictObject({
+    months: z.number().int().min(1).max(1200).default(D.retention.months)
+      .describe('months without booking activity after which a customer is anonymised, unless the tenant sets booking.tenants.customer_retention (default 24)'),
+    batchSize: z.number().int().min(1).max(100_000).default(D.retention.batchSize)
+      .describe('customers per transaction (default 1000)'),
+  }).prefault({}).describe('the retention task (GDPR anonymisation)'),
   vacuum: z.strictObject({
     deadRatio: z.number().min(0).max(1).default(D.vacuum.deadRatio)
       .describe('VACUUM (ANALYZE) a table whose dead tuples are this share of its live + dead tuples (default 0.1)'),

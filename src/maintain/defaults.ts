@@ -11,6 +11,7 @@ export const MAINTAIN_DEFAULTS = {
   vacuum: { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 3_600_000 },
   reindex: { bloatRatio: 2, minSizeMb: 10, exclusionBloatRatio: 3.6, indexTimeoutMs: 3_600_000 },
   idleSessions: { idleThresholdSeconds: 600 },
+  retention: { months: 24, batchSize: 1000 },
 } as const;
 
 export interface MaintainSettings {
@@ -21,4 +22,5 @@ export interface MaintainSettings {
   vacuum: { deadRatio: number; minDeadTuples: number; analyzeRatio: number; freezeAge: number; tableTimeoutMs: number };
   reindex: { bloatRatio: number; minSizeMb: number; exclusionBloatRatio: number; indexTimeoutMs: number };
   idleSessions: { idleThresholdSeconds: number };
+  retention: { months: number; batchSize: number };
 }

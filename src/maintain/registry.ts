@@ -7,6 +7,7 @@ import { refreshTask } from './tasks/refresh.js';
 import { vacuumTask } from './tasks/vacuum.js';
 import { reindexTask } from './tasks/reindex.js';
 import { idleSessionsTask } from './tasks/idle-sessions.js';
+import { retentionTask } from './tasks/retention.js';
 
 /**
  * The tasks of `bookingdb maintain`, in the fixed order they run (a contract, documented
@@ -20,7 +21,7 @@ import { idleSessionsTask } from './tasks/idle-sessions.js';
 export const MAINTAIN_TASKS: readonly MaintainTask[] = [
   expireHoldsTask,
   partitionsTask,
-  // retention (GDPR anonymisation) goes here
+  retentionTask,
   refreshTask,
   vacuumTask,
   reindexTask,

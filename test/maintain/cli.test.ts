@@ -17,7 +17,7 @@ describe('bookingdb maintain (CLI)', () => {
     const res = await runCli(['maintain', '--only', 'expire-holds,vacum', '--database-url', 'postgres://nobody@127.0.0.1:1/none'], { cwd });
     expect(res.code, res.stderr).toBe(2);
     expect(res.stderr).toContain('--only: unknown task "vacum"');
-    expect(res.stderr).toContain('expire-holds, partitions, refresh, vacuum, reindex, prune, idle-sessions');
+    expect(res.stderr).toContain('expire-holds, partitions, retention, refresh, vacuum, reindex, prune, idle-sessions');
   });
 
   it('health-check last-maintain is a warning before the first run and ok after it; --json is one document', async () => {
@@ -28,13 +28,13 @@ describe('bookingdb maintain (CLI)', () => {
     expect(await check()).toBe('warning');
     const dry = await runCli(['maintain', ...url, '--dry-run'], { cwd });
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain('dry run: nothing changed; 6 tasks');
+    expect(dry.stdout).toContain('dry run: nothing changed; 7 tasks');
     expect(await check()).toBe('warning'); // a dry run records nothing
     const res = await runCli(['maintain', ...url, '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({ ok: true, status: 'ok', exitCode: 0, dryRun: false });
-    expect(doc.tasks.map((t: { name: string; status: string }) => `${t.name}:${t.status}`)).toEqual(['expire-holds:ok', 'partitions:ok', 'refresh:ok', 'vacuum:ok', 'reindex:ok', 'prune:ok']);
+    expect(doc.tasks.map((t: { name: string; status: string }) => `${t.name}:${t.status}`)).toEqual(['expire-holds:ok', 'partitions:ok', 'retention:ok', 'refresh:ok', 'vacuum:ok', 'reindex:ok', 'prune:ok']);
     expect(res.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z expire-holds: running$/m);
     expect(await check()).toBe('ok');
   });

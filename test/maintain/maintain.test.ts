@@ -25,10 +25,10 @@ async function tenant() {
 
 describe('maintain: selection and config', () => {
   it('runs the registry order; --only / --skip select by name; an unknown name is exit 2', () => {
-    expect(TASK_NAMES).toEqual(['expire-holds', 'partitions', 'refresh', 'vacuum', 'reindex', 'prune', 'idle-sessions']);
-    expect(selectTasks().map((t) => t.name)).toEqual(['expire-holds', 'partitions', 'refresh', 'vacuum', 'reindex', 'prune']);
+    expect(TASK_NAMES).toEqual(['expire-holds', 'partitions', 'retention', 'refresh', 'vacuum', 'reindex', 'prune', 'idle-sessions']);
+    expect(selectTasks().map((t) => t.name)).toEqual(['expire-holds', 'partitions', 'retention', 'refresh', 'vacuum', 'reindex', 'prune']);
     expect(selectTasks(['prune', 'expire-holds']).map((t) => t.name)).toEqual(['expire-holds', 'prune']);
-    expect(selectTasks([], ['partitions']).map((t) => t.name)).toEqual(['expire-holds', 'refresh', 'vacuum', 'reindex', 'prune']);
+    expect(selectTasks([], ['partitions']).map((t) => t.name)).toEqual(['expire-holds', 'retention', 'refresh', 'vacuum', 'reindex', 'prune']);
     const e = (() => { try { selectTasks(['vacum']); } catch (error) { return error as BookingDbError; } })();
     expect(e).toBeInstanceOf(BookingDbError);
     expect(e!.exitCode).toBe(2);
@@ -38,7 +38,7 @@ describe('maintain: selection and config', () => {
 
   it('the maintain config section has the documented defaults and rejects a mistyped key', () => {
     expect(maintainConfigSchema.parse({})).toEqual({
-      lockTimeoutMs: 2000, lockAttempts: 3, partitions: { monthsAhead: 3, retentionMonths: 13 }, prune: { runsRetentionDays: 90 },
+      lockTimeoutMs: 2000, lockAttempts: 3, partitions: { monthsAhead: 3, retentionMonths: 13 }, prune: { runsRetentionDays: 90 }, retention: { months: 24, batchSize: 1000 },
       vacuum: { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 3_600_000 },
       reindex: { bloatRatio: 2, minSizeMb: 10, exclusionBloatRatio: 3.6, indexTimeoutMs: 3_600_000 },
       idleSessions: { idleThresholdSeconds: 600 },
@@ -159,7 +159,7 @@ describe('maintain: prune', () => {
 describe('maintain: every task is an ops.runs row', () => {
   it('a default run records one row per task, in order, each ok', async () => {
     const report = await runMaintain(maint);
-    expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'ok'], ['partitions', 'ok'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
+    expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'ok'], ['partitions', 'ok'], ['retention', 'ok'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
     const runs = await readRuns(db.sql, { command: 'maintain', limit: report.tasks.length });
     expect(runs.map((r) => [r.id, r.task, r.state]).reverse()).toEqual(report.tasks.map((t) => [t.runId, t.name, 'ok']));
   });

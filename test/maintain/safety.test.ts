@@ -45,7 +45,7 @@ describe('maintain under a lock it cannot get', () => {
       expect(skipped.holder?.pid).toBeGreaterThan(0);
 
       const report = await first;
-      expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'ok'], ['partitions', 'skipped'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
+      expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'ok'], ['partitions', 'skipped'], ['retention', 'ok'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
       expect(report.exitCode).toBe(0);
       const partitions = report.tasks[1];
       expect(partitions.reason).toContain(`pid ${pid}`);
@@ -69,7 +69,7 @@ describe('maintain under a lock it cannot get', () => {
     try {
       const report = await runMaintain(maintA);
       expect(report).toMatchObject({ status: 'failed', exitCode: 1 });
-      expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'failed'], ['partitions', 'ok'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
+      expect(report.tasks.map((t) => [t.name, t.status])).toEqual([['expire-holds', 'failed'], ['partitions', 'ok'], ['retention', 'ok'], ['refresh', 'ok'], ['vacuum', 'ok'], ['reindex', 'ok'], ['prune', 'ok']]);
       expect(report.tasks[0].reason).toMatch(/maintain_expire_holds/);
       const [run] = await readRuns(db.sql, { command: 'maintain', task: 'expire-holds', limit: 1 });
       expect(run).toMatchObject({ id: report.tasks[0].runId, state: 'failed' });

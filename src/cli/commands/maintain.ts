@@ -38,14 +38,14 @@ function summarise(detail: Record<string, unknown>): string {
 
 export function registerMaintain(program: Command): void {
   program.command('maintain')
-    .description('the maintenance routines (expire-holds, partitions, refresh, vacuum, reindex, prune, ...), each recorded in ops.runs; safe under live traffic')
+    .description('the maintenance routines (expire-holds, partitions, retention, refresh, vacuum, reindex, prune, ...), each recorded in ops.runs; safe under live traffic')
     .option('--only <tasks>', 'comma-separated tasks to run (opt-in tasks run only when named here)')
     .option('--skip <tasks>', 'comma-separated tasks to leave out')
     .option('--dry-run', 'list what each task would do (counts, names) and change nothing')
     .option('--skip-if-busy', 'exit 0 with "skipped: another maintain is running" instead of exit 5 (for cron)')
     .option('--max-duration <duration>', 'budget of the whole run, e.g. 30m or 90s: a VACUUM or REINDEX still running at the deadline is cancelled, nothing starts after it')
     .option('--allow-blocking', 'reindex may rebuild exclusion-constraint indexes with a blocking REINDEX (writes to the table wait): a maintenance-window operation')
-    .addHelpText('after', '\ntasks, in the order they run: expire-holds, partitions, refresh, vacuum, reindex, prune; opt-in: idle-sessions\nexamples:\n  bookingdb maintain --dry-run\n  bookingdb maintain --only vacuum,reindex --max-duration 30m\n  17 3 * * * bookingdb maintain --skip-if-busy --quiet   # crontab')
+    .addHelpText('after', '\ntasks, in the order they run: expire-holds, partitions, retention, refresh, vacuum, reindex, prune; opt-in: idle-sessions\nexamples:\n  bookingdb maintain --dry-run\n  bookingdb maintain --only vacuum,reindex --max-duration 30m\n  17 3 * * * bookingdb maintain --skip-if-busy --quiet   # crontab')
     .action(action(async (ctx, opts) => {
       const { selectTasks } = await import('../../maintain/registry.js');
       const only = list(opts.only);
@@ -74,6 +74,7 @@ export function registerMaintain(program: Command): void {
             vacuum: { ...config.vacuum },
             reindex: { ...config.reindex, allowBlocking: Boolean(opts.allowBlocking) },
             'idle-sessions': { ...config.idleSessions },
+            retention: { ...config.retention },
           },
           progress: (task, message) => step.update(`${task}: ${message}`),
         });
