@@ -12,6 +12,8 @@ import { registerConfig } from './config.js';
 import { registerMaintain } from './maintain.js';
 import { registerSchedule } from './schedule.js';
 import { registerInit } from './init.js';
+import { registerRestoreVerify } from './restore-verify.js';
+import { registerRestore } from './restore.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -28,4 +30,6 @@ export function registerCommands(program: Command): void {
   registerMaintain(program);
   registerSchedule(program);
   registerInit(program);
+  registerRestoreVerify(program);
+  registerRestore(program);
 }
