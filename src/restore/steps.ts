@@ -22,7 +22,7 @@ export class StepRunner {
   readonly steps: StepRecord[] = [];
   failed?: StepFailed;
 
-  constructor(private readonly names: readonly string[], private readonly onStep?: (s: StepRecord) => void) {}
+  constructor(private readonly names: readonly string[], private readonly onStep?: (s: StepRecord) => void, private readonly signal?: AbortSignal) {}
 
   /** Runs fn as step `name` unless an earlier step failed; throws StepFailed on failure. */
   async run(name: string, fn: () => Promise<StepOutcome | void>): Promise<void> {
@@ -32,7 +32,8 @@ export class StepRunner {
     try {
       outcome = await fn();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // aborted: whatever the step saw (a killed pg_restore, a closed connection) was the interruption
+      const message = this.signal?.aborted ? `interrupted by ${String(this.signal.reason)}` : error instanceof Error ? error.message : String(error);
       this.record({ name, status: 'failed', durationMs: performance.now() - t, detail: { error: message } });
       throw (this.failed = new StepFailed(name, message, error));
     }

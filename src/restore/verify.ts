@@ -80,7 +80,7 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
     throw e;
   });
   const started = performance.now();
-  const steps = new StepRunner(VERIFY_STEPS, o.onStep);
+  const steps = new StepRunner(VERIFY_STEPS, o.onStep, o.signal);
   const serverTarget = o.scratchServer ?? o.source;
   let manifest: BackupManifest | undefined;
   let scratch = scratchDatabaseName(o.source.database, located.id);
