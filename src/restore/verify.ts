@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { ReservedSql, Sql } from 'postgres';
 import { readManifest, VERIFY_FILE, type BackupManifest, type VerifyVerdict, verdictSchema } from '../backup/manifest.js';
-import { findPgTool } from '../backup/pg-tools.js';
+import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { connect } from '../db/connect.js';
 import type { ConnectionTarget } from '../db/url.js';
 import { ensureDatabasePrivileges } from '../deploy/database-privileges.js';
 import { writeFileAtomic } from '../health/write-atomic.js';
-import { startRun } from '../runs/ledger.js';
+import { startRun, type Run } from '../runs/ledger.js';
 import { type AgeIdentities } from './age-decrypt.js';
 import { openArchive, readToc, restoreArchive, type Archive } from './archive.js';
 import { compareCounts, compareMigrations, runAmcheck, runBookingChecks, runPostDeployChecks } from './checks.js';
@@ -74,11 +74,21 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
   const located = await resolveBackup(o.dir, o.backup); // exit 2/4 before anything is recorded
   const source = await connect(o.source, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: 3 });
   const server = o.scratchServer ? await connect(o.scratchServer, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: 1 }).catch(async (e) => { await source.end({ timeout: 5 }); throw e; }) : source;
-  const run = await startRun(source, 'restore-verify', null, { backupId: located.id }).catch(async (e) => {
+  const closePools = async () => {
     if (server !== source) await server.end({ timeout: 5 });
     await source.end({ timeout: 5 });
-    throw e;
-  });
+  };
+  let major: number;
+  let pgRestore: PgTool;
+  let run: Run;
+  try {
+    major = await serverMajor(server);
+    pgRestore = await findPgTool('pg_restore', major); // none: exit 4 before anything is recorded
+    run = await startRun(source, 'restore-verify', null, { backupId: located.id });
+  } catch (error) {
+    await closePools();
+    throw error;
+  }
   const started = performance.now();
   const steps = new StepRunner(VERIFY_STEPS, o.onStep, o.signal);
   const serverTarget = o.scratchServer ?? o.source;
@@ -111,8 +121,8 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
       return r.problem ? { problem: r.problem.message, detail: { file: r.problem.file } } : { detail: { files: r.files, bytes: r.bytes } };
     });
     aborted();
-    const major = await serverMajor(server);
-    const pgRestore = await findPgTool('pg_restore', Math.max(major, Number(m.pgDump.version.split('.')[0])));
+    const dumpMajor = Number(m.pgDump.version.split('.')[0]);
+    if (dumpMajor > pgRestore.major) pgRestore = await findPgTool('pg_restore', dumpMajor); // an archive of a newer pg_dump
     await steps.run('toc', async () => {
       archive = await openArchive(located.path, m, o.identities, o.signal);
       const toc = await readToc(pgRestore, archive, o.signal);
@@ -203,8 +213,7 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
   try {
     await run.finish(failed ? 'failed' : 'ok', detail);
   } finally {
-    if (server !== source) await server.end({ timeout: 5 });
-    await source.end({ timeout: 5 });
+    await closePools();
   }
   return { verdict, backupId: located.id, backupPath: located.path, runId: run.id, dropCommand: keptCommand, leftoverDropped, verdictFile, verdictWriteError, interrupted };
 }
