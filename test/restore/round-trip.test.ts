@@ -66,7 +66,7 @@ describe('restore-verify: round trip', async () => {
     expect(JSON.parse(readFileSync(join(b.path, 'manifest.json'), 'utf8'))).toEqual(b.manifest);
   });
 
-  it('passes on an encrypted directory-format backup (decrypted with --identity-file) and drops its scratch database', async () => {
+  it('passes on an encrypted directory-format backup (decrypted into a private directory, pg_restore -j) and drops its scratch database', async () => {
     const identity = await generateIdentity();
     const keyFile = join(scratchDir(), 'backup.key');
     writeFileSync(keyFile, `# created: test\n# public key: ${await identityToRecipient(identity)}\n${identity}\n`, { mode: 0o600 });
@@ -76,7 +76,12 @@ describe('restore-verify: round trip', async () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`backup ${b.id} passed restore-verify in [0-9.]+ s \\(the measured RTO\\)`));
     expect(await scratchDatabases(db, b.id)).toEqual([]);
+  }, 120_000);
 
+  it('passes on an encrypted custom-format backup (streamed into pg_restore); a wrong or missing identity fails clearly', async () => {
+    const identity = await generateIdentity();
+    const keyFile = join(scratchDir(), 'backup.key');
+    writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
     const encryptedCustom = await makeBackup(db.url, root, { encryptTo: [await identityToRecipient(identity)] });
     const ok = await restoreVerify(db, root, encryptedCustom.id, ['--identity-file', keyFile]);
     expect(ok.code, ok.stderr).toBe(0);
@@ -93,5 +98,5 @@ describe('restore-verify: round trip', async () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('failed at step manifest: backup');
     expect(none.stderr).toContain('pass --identity-file');
-  });
+  }, 120_000);
 });
