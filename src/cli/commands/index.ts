@@ -13,6 +13,8 @@ import { registerMaintain } from './maintain.js';
 import { registerSchedule } from './schedule.js';
 import { registerInit } from './init.js';
 import { registerBench } from './bench.js';
+import { registerRestoreVerify } from './restore-verify.js';
+import { registerRestore } from './restore.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -30,4 +32,6 @@ export function registerCommands(program: Command): void {
   registerSchedule(program);
   registerInit(program);
   registerBench(program);
+  registerRestoreVerify(program);
+  registerRestore(program);
 }

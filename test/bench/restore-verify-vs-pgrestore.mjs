@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// In one run, on the same server: `bookingdb restore-verify` (checksums, restore into a
+// scratch database, exact counts, sql/verify, booking checks, migrations, amcheck, drop)
+// against a plain `pg_restore` of the same custom-format backup into a new database
+// (pg_restore's defaults: one job, the server's maintenance_work_mem). Rounds alternate
+// plain / custom / directory so a busy machine hurts each alike; medians and ratios.
+//
+//   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups]
+//
+// The backups are made like test/restore/fixture.ts: pg_dump -Fc and -Fd -j JOBS in an
+// exported REPEATABLE READ snapshot, the row counts in the same snapshot, a manifest per
+// src/backup/manifest.ts. Needs pg_dump/pg_restore 15+ and a built dist/.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { manifestSchema, MANIFEST_FORMAT } from '../../dist/backup/manifest.js';
+import { findPgTool } from '../../dist/backup/pg-tools.js';
+
+const url = process.argv[2];
+if (!url) { console.error('usage: restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs N] [--jobs N] [--dir DIR]'); process.exit(2); }
+const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const runs = Number(arg('--runs', 3));
+const jobs = Number(arg('--jobs', 2));
+const root = arg('--dir', '/tmp/bk-restore/backups');
+const bin = fileURLToPath(new URL('../../bin/bookingdb.js', import.meta.url));
+const u = new URL(url);
+const db = decodeURIComponent(u.pathname.slice(1));
+const env = { ...process.env, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), NO_COLOR: '1' };
+const pgDump = await findPgTool('pg_dump', 15);
+const pgRestore = await findPgTool('pg_restore', 15);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+async function makeBackup(format) {
+  const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+  const partial = join(root, `.partial-${id}`);
+  mkdirSync(partial, { recursive: true });
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  const startedAt = new Date().toISOString();
+  const t = performance.now();
+  const m = {};
+  await sql.begin('isolation level repeatable read', async (tx) => {
+    [{ snapshot: m.snapshot }] = await tx`select pg_export_snapshot() as snapshot`;
+    m.tables = {};
+    for (const r of await tx`select n.nspname as s, c.relname as r from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_' order by 1, 2`) {
+      const [{ c }] = await tx.unsafe(`select count(*)::int as c from "${r.s}"."${r.r}"`);
+      m.tables[`${r.s}.${r.r}`] = c;
+    }
+    [m.migrations] = await tx`select count(*)::int as count, (select name from ops.pgmigrations order by run_on desc, id desc limit 1) as latest from ops.pgmigrations`;
+    [m.server] = await tx`select split_part(current_setting('server_version'), ' ', 1) as version, current_setting('server_version_num')::int as "versionNum"`;
+    const out = format === 'custom' ? join(partial, 'dump.pgdump') : join(partial, 'dump');
+    const r = spawnSync(pgDump.path, [`--snapshot=${m.snapshot}`, format === 'custom' ? '-Fc' : '-Fd', ...(format === 'directory' ? ['-j', String(jobs)] : []), '-f', out, '-d', db], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+  });
+  await sql.end();
+  const files = walk(partial).sort().map((p) => ({ path: relative(partial, p), bytes: statSync(p).size, sha256: createHash('sha256').update(readFileSync(p)).digest('hex') }));
+  const manifest = manifestSchema.parse({
+    format: MANIFEST_FORMAT, id, database: db, server: { ...m.server, systemIdentifier: null }, pgDump: { version: pgDump.version, path: pgDump.path },
+    bookingdbVersion: '0.1.0', migrations: { latest: m.migrations.latest, count: m.migrations.count }, startedAt, finishedAt: new Date().toISOString(),
+    dump: { format, compress: null, jobs: format === 'directory' ? jobs : 1, snapshot: m.snapshot }, encryption: null,
+    files, bytes: files.reduce((s, f) => s + f.bytes, 0), tables: m.tables, rows: Object.values(m.tables).reduce((s, n) => s + n, 0),
+  });
+  writeFileSync(join(partial, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  renameSync(partial, join(root, id));
+  console.log(`backup ${id} (${format}): ${(manifest.bytes / 1e6).toFixed(1)} MB, ${manifest.rows} rows, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { id, path: join(root, id), manifest };
+}
+
+async function plainRestore(b) {
+  const admin = postgres(url, { max: 1, onnotice: () => undefined });
+  const name = `${db}_plain_${randomBytes(3).toString('hex')}`;
+  await admin.unsafe(`create database "${name}" template template0`);
+  const t = performance.now();
+  const r = spawnSync(pgRestore.path, ['-d', name, join(b.path, 'dump.pgdump')], { env, encoding: 'utf8' });
+  const ms = performance.now() - t;
+  await admin.unsafe(`drop database "${name}" with (force)`);
+  await admin.end();
+  if (r.status !== 0) throw new Error(`pg_restore: ${r.stderr}`);
+  return { ms };
+}
+
+function restoreVerify(b) {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [bin, 'restore-verify', '--dir', root, '--backup', b.id, '--jobs', String(jobs), '--json', '--database-url', url], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  const wall = performance.now() - t;
+  if (r.status !== 0) throw new Error(`restore-verify exit ${r.status}: ${r.stderr}`);
+  const doc = JSON.parse(r.stdout);
+  return { ms: wall, totalMs: doc.verdict.totalMs, steps: Object.fromEntries(doc.verdict.steps.map((s) => [s.name, s.durationMs])) };
+}
+
+mkdirSync(root, { recursive: true });
+const custom = await makeBackup('custom');
+const directory = await makeBackup('directory');
+const results = { plain: [], custom: [], directory: [] };
+for (let i = 0; i < runs; i++) {
+  results.plain.push(await plainRestore(custom));
+  console.log(`round ${i + 1}: plain pg_restore ${(results.plain.at(-1).ms / 1000).toFixed(1)} s`);
+  results.custom.push(restoreVerify(custom));
+  console.log(`round ${i + 1}: restore-verify custom ${(results.custom.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.custom.at(-1).steps)}`);
+  results.directory.push(restoreVerify(directory));
+  console.log(`round ${i + 1}: restore-verify directory ${(results.directory.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.directory.at(-1).steps)}`);
+}
+const plain = median(results.plain.map((r) => r.ms));
+console.log(`\nmedians of ${runs} rounds (jobs ${jobs}):`);
+console.log(`  plain pg_restore (custom, 1 job):  ${(plain / 1000).toFixed(1)} s`);
+for (const k of ['custom', 'directory']) {
+  const wall = median(results[k].map((r) => r.ms));
+  const steps = Object.keys(results[k][0].steps).map((s) => `${s} ${(median(results[k].map((r) => r.steps[s])) / 1000).toFixed(1)}`).join(', ');
+  console.log(`  restore-verify ${k.padEnd(9)}: ${(wall / 1000).toFixed(1)} s wall (verdict total ${(median(results[k].map((r) => r.totalMs)) / 1000).toFixed(1)} s) = ${(wall / plain).toFixed(2)}x plain; steps (s): ${steps}`);
+}
+if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); rmSync(directory.path, { recursive: true }); }
