@@ -4,9 +4,12 @@
 -- confirmed at once. A repeated p_idempotency_key returns the first booking's id and
 -- books nothing, also when both calls race (ON CONFLICT DO NOTHING waits for the
 -- other insert, then the key is read again).
--- Under contention: validation first (no lock), then the resource's advisory lock,
--- the overlap check on plain columns (expired holds in the way are expired), then the
--- insert; the exclusion constraint on booking_allocations stays as the backstop.
+-- Under contention: validation first (no lock; service, resource, offering and
+-- customer in one statement), then an unlocked read of the slot that fails a slot
+-- already taken at once (booking._precheck_free), then the resource's advisory lock,
+-- the overlap check on plain columns that decides (expired holds in the way are
+-- expired), then the insert; the exclusion constraint on booking_allocations stays as
+-- the backstop.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
 -- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
@@ -51,20 +54,39 @@ BEGIN
       USING ERRCODE = 'BK003', HINT = 'pass e.g. interval ''15 minutes'', or NULL to confirm at once';
   END IF;
 
-  SELECT sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency INTO s
+  -- service, resource (time zone), offering and customer in one statement; the errors
+  -- in the order the checks always had
+  SELECT sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency,
+         (SELECT l.timezone
+            FROM booking.resources r
+            JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+           WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS tz,
+         EXISTS (SELECT 1 FROM booking.service_resources sr
+                  WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
+                    AND sr.resource_id = p_resource_id) AS offers,
+         EXISTS (SELECT 1 FROM booking.customers c
+                  WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
+                    AND c.anonymized_at IS NULL) AS customer_ok
+    INTO s
     FROM booking.services sv
    WHERE sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown or inactive service %', p_service_id
       USING ERRCODE = 'BK002', HINT = 'list the tenant''s active services in booking.services';
   END IF;
-  v_tz := booking._offering_resource_tz(p_tenant_id, p_service_id, p_resource_id);
-  PERFORM 1 FROM booking.customers c
-   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL;
-  IF NOT FOUND THEN
+  IF s.tz IS NULL THEN
+    RAISE EXCEPTION 'unknown or inactive resource %', p_resource_id
+      USING ERRCODE = 'BK002', HINT = 'list the tenant''s active resources in booking.resources';
+  END IF;
+  IF NOT s.offers THEN
+    RAISE EXCEPTION 'resource % does not offer service %', p_resource_id, p_service_id
+      USING ERRCODE = 'BK002', HINT = 'add the pair to booking.service_resources or pick another resource';
+  END IF;
+  IF NOT s.customer_ok THEN
     RAISE EXCEPTION 'unknown or anonymised customer %', p_customer_id
       USING ERRCODE = 'BK002', HINT = 'create the customer in booking.customers first';
   END IF;
+  v_tz := s.tz;
 
   v_blocked := pg_catalog.tstzrange(p_starts_at - s.buffer_before, p_starts_at + s.duration + s.buffer_after);
   v_problem := booking._working_problem(p_tenant_id, p_resource_id, v_tz,
@@ -73,6 +95,10 @@ BEGIN
     RAISE EXCEPTION '%', v_problem
       USING ERRCODE = 'BK001', HINT = 'pick a slot from booking.available_slots()';
   END IF;
+
+  -- a slot already taken fails here, without queueing for the lock
+  PERFORM booking._precheck_free(p_tenant_id, p_resource_id, v_tz,
+                                 pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked));
 
   PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
   IF p_idempotency_key IS NOT NULL THEN
