@@ -196,6 +196,55 @@ BEGIN
 END
 $$;
 
+-- Inserts a booking row (pending when p_hold_expires_at is set, else confirmed) and
+-- returns its id; NULL when the idempotency key is already taken (by a committed or
+-- concurrently committing booking: ON CONFLICT waits for it).
+CREATE OR REPLACE FUNCTION booking._insert_booking_row(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid,
+                                                       p_customer_id uuid, p_during tstzrange,
+                                                       p_hold_expires_at timestamptz,
+                                                       p_idempotency_key text, p_price_cents integer,
+                                                       p_currency text)
+  RETURNS uuid
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_id uuid;
+BEGIN
+  INSERT INTO booking.bookings AS b
+         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
+          idempotency_key, price_cents, currency)
+  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
+          CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
+          p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
+  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING b.id INTO v_id;
+  RETURN v_id;
+END
+$$;
+
+-- Inserts the allocation of booking p_booking_id and bumps the customer's
+-- last_booking_at. The caller holds the resource's advisory lock and has made room.
+CREATE OR REPLACE FUNCTION booking._allocate(p_tenant_id uuid, p_booking_id uuid, p_resource_id uuid,
+                                             p_customer_id uuid, p_starts timestamptz,
+                                             p_blocked tstzrange, p_hold_expires_at timestamptz)
+  RETURNS void
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
+  VALUES (p_tenant_id, p_booking_id, p_resource_id, p_blocked, p_hold_expires_at);
+
+  UPDATE booking.customers c
+     SET last_booking_at = p_starts
+   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
+     AND (c.last_booking_at IS NULL OR c.last_booking_at < p_starts);
+END
+$$;
+
 -- Inserts a booking and its allocation and bumps the customer's last_booking_at.
 -- Status is pending when p_hold_expires_at is set, else confirmed. Returns NULL when
 -- the idempotency key is already taken (by a committed or concurrently committing
@@ -213,25 +262,13 @@ AS $$
 DECLARE
   v_id uuid;
 BEGIN
-  INSERT INTO booking.bookings AS b
-         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
-          idempotency_key, price_cents, currency)
-  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
-          CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
-          p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
-  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING b.id INTO v_id;
+  v_id := booking._insert_booking_row(p_tenant_id, p_service_id, p_resource_id, p_customer_id, p_during,
+                                      p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency);
   IF v_id IS NULL THEN
     RETURN NULL;
   END IF;
-
-  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
-  VALUES (p_tenant_id, v_id, p_resource_id, p_blocked, p_hold_expires_at);
-
-  UPDATE booking.customers c
-     SET last_booking_at = pg_catalog.lower(p_during)
-   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
-     AND (c.last_booking_at IS NULL OR c.last_booking_at < pg_catalog.lower(p_during));
+  PERFORM booking._allocate(p_tenant_id, v_id, p_resource_id, p_customer_id, pg_catalog.lower(p_during),
+                            p_blocked, p_hold_expires_at);
   RETURN v_id;
 END
 $$;

@@ -9,7 +9,8 @@
 -- already taken at once (booking._precheck_free), then the resource's advisory lock,
 -- the overlap check on plain columns that decides (expired holds in the way are
 -- expired), then the insert; the exclusion constraint on booking_allocations stays as
--- the backstop.
+-- the backstop. Without an idempotency key the booking and audit rows are inserted
+-- before the lock, so the lock is held for the overlap check and the allocation only.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
 -- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
@@ -30,6 +31,7 @@ DECLARE
   v_tz text;
   v_blocked tstzrange;
   v_problem text;
+  v_hold_until timestamptz;
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_resource_id IS NULL OR p_customer_id IS NULL OR p_starts_at IS NULL THEN
@@ -99,6 +101,28 @@ BEGIN
   -- a slot already taken fails here, without queueing for the lock
   PERFORM booking._precheck_free(p_tenant_id, p_resource_id, v_tz,
                                  pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked));
+
+  IF p_idempotency_key IS NULL THEN
+    -- Without a key, the booking row and its audit row are written before the lock:
+    -- neither can wait for another transaction (no unique key to conflict on; the
+    -- foreign-key checks only key-share the rows they reference, which nothing holding
+    -- a resource lock ever locks more strongly), and a failure below rolls both back.
+    -- The lock then covers only the overlap check, the allocation and the customer's
+    -- last_booking_at (a row other lock holders update too, so it stays under the lock).
+    v_hold_until := CASE WHEN p_hold IS NULL THEN NULL ELSE LEAST(pg_catalog.now() + p_hold, p_starts_at) END;
+    v_id := booking._insert_booking_row(
+      p_tenant_id, p_service_id, p_resource_id, p_customer_id,
+      pg_catalog.tstzrange(p_starts_at, p_starts_at + s.duration), v_hold_until,
+      NULL, s.price_cents, s.currency);
+    PERFORM ops.write_audit(p_tenant_id, 'booking.book', 'booking', v_id,
+      pg_catalog.jsonb_build_object('service_id', p_service_id, 'resource_id', p_resource_id,
+                                    'customer_id', p_customer_id,
+                                    'status', CASE WHEN p_hold IS NULL THEN 'confirmed' ELSE 'pending' END));
+    PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
+    PERFORM booking._make_room(p_tenant_id, p_resource_id, v_tz, v_blocked, NULL, true);
+    PERFORM booking._allocate(p_tenant_id, v_id, p_resource_id, p_customer_id, p_starts_at, v_blocked, v_hold_until);
+    RETURN v_id;
+  END IF;
 
   PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
   IF p_idempotency_key IS NOT NULL THEN
