@@ -44,6 +44,10 @@ const admin = postgres(adminUrl, { max: 2, onnotice: () => {} });
 const roleName = `perf_app_${randomBytes(4).toString('hex')}`;
 const rolePass = randomBytes(18).toString('hex');
 let app = null;
+// Ctrl-C / SIGTERM: finish the current phase early, skip the rest, still drop the
+// scratch schema and the login role
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopping = true; });
 
 const pct = (s, p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 const pick = (xs) => xs[Math.floor(Math.random() * xs.length)];
@@ -163,7 +167,7 @@ async function phase(label, clients, fn) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < until) {
+    while (performance.now() < until && !stopping) {
       const s = performance.now();
       let code = 'ok';
       let ms;
@@ -233,7 +237,7 @@ async function main() {
   const single = [];
   const hots = [];
   const bookShare = { proc: [], bare: [] };
-  for (let r = 1; r <= rounds; r++) {
+  for (let r = 1; r <= rounds && !stopping; r++) {
     console.log(`round ${r}`);
     if (only.has('slots')) {
       // alternate which side goes first
