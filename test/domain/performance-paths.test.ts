@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
-import { appPool, at, bookingApi, createTenant, futureDate, iso, pgError, sleep } from './helpers.js';
+import { appPool, at, bookingApi, createTenant, futureDate, iso, pgError, settle, sleep } from './helpers.js';
 
 // The fast paths of issue 10 keep the API's behaviour: book() fails a slot that is
 // already taken before it queues for the resource lock (booking._precheck_free), with
@@ -52,6 +52,46 @@ describe('book: a taken slot fails the same way before and under the resource lo
     expect([late.code, late.message, late.detail]).toEqual(['23P01', message('14:30', '15:40'),
       `it is allocated from ${day} 14:00 ${fx.tz} to ${day} 15:10 ${fx.tz} (buffers included)`]);
     expect(await conflicts()).toBe(before + 2);
+  });
+});
+
+describe('book with an idempotency key: no early "taken" for the retry of a call that just committed', () => {
+  it('a retry that read the key before the first call committed, and reads the slot after, returns the first booking\'s id', async () => {
+    const fx = await createTenant(db.sql);
+    const api = bookingApi(app, fx.tenantId);
+    const start = at(futureDate(7), '10:00', '+05:30');
+    const key = `retry-${fx.slug}`;
+    const call = { service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[0], start, key };
+    const here = (await db.sql`select oid from pg_database where datname = current_database()`)[0].oid;
+    const waiting = async (mode: string) => Number((await db.sql`select count(*)::int as n from pg_locks
+      where database = ${here} and relation = 'booking.time_off'::regclass and mode = ${mode} and not granted`)[0].n);
+    const until = async (mode: string) => { for (let i = 0; i < 250 && (await waiting(mode)) === 0; i++) await sleep(20); };
+
+    // the first call has booked but not committed
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    let firstId = '';
+    const first = app.begin(async (tx) => {
+      await tx`select set_config('app.tenant_id', ${fx.tenantId}, true)`;
+      firstId = (await tx`select booking.book(${fx.tenantId}, ${call.service}, ${call.resource}, ${call.customer}, ${start}, ${key}) as id`)[0].id;
+      await held;
+    });
+    for (let i = 0; i < 250 && firstId === ''; i++) await sleep(20);
+    // an ACCESS EXCLUSIVE request on time_off queues behind the first call; the retry
+    // reads the key (not there yet), then queues behind it when it reads time off
+    const gate = db.sql.begin(async (tx) => {
+      await tx`set local lock_timeout = '20s'`;
+      await tx`lock table booking.time_off in access exclusive mode`;
+    });
+    await until('AccessExclusiveLock');
+    const retry = settle(api.book(call));
+    await until('AccessShareLock');
+    expect(await waiting('AccessShareLock')).toBe(1);
+    release();
+    await first;
+    await gate;
+    const r = await retry;
+    expect(r).toEqual({ ok: true, value: firstId });
   });
 });
 

@@ -5,10 +5,10 @@
 -- books nothing, also when both calls race (ON CONFLICT DO NOTHING waits for the
 -- other insert, then the key is read again).
 -- Under contention: validation first (no lock; service, resource, offering and
--- customer in one statement), then an unlocked read of the slot that fails a slot
--- already taken at once (booking._precheck_free), then the resource's advisory lock,
--- the overlap check on plain columns that decides (expired holds in the way are
--- expired), then the insert; the exclusion constraint on booking_allocations stays as
+-- customer in one statement), then (without an idempotency key) an unlocked read of
+-- the slot that fails a slot already taken at once (booking._precheck_free), then the
+-- resource's advisory lock, the overlap check on plain columns that decides (expired
+-- holds in the way are expired), then the insert; the exclusion constraint on booking_allocations stays as
 -- the backstop. Without an idempotency key the booking and audit rows are inserted
 -- before the lock, so the lock is held for the overlap check and the allocation only.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
@@ -98,11 +98,12 @@ BEGIN
       USING ERRCODE = 'BK001', HINT = 'pick a slot from booking.available_slots()';
   END IF;
 
-  -- a slot already taken fails here, without queueing for the lock
-  PERFORM booking._precheck_free(p_tenant_id, p_resource_id, v_tz,
-                                 pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked));
-
   IF p_idempotency_key IS NULL THEN
+    -- a slot already taken fails here, without queueing for the lock. Not with a key:
+    -- a retry whose first call has just committed must get that booking's id (the key
+    -- is read again under the lock), not 23P01 for the slot the first call took.
+    PERFORM booking._precheck_free(p_tenant_id, p_resource_id, v_tz,
+                                   pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked));
     -- Without a key, the booking row and its audit row are written before the lock:
     -- neither can wait for another transaction (no unique key to conflict on; the
     -- foreign-key checks only key-share the rows they reference, which nothing holding
