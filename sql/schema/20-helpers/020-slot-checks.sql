@@ -79,6 +79,73 @@ BEGIN
 END
 $$;
 
+-- Raises 23P01 for a slot [p_lo, p_hi) of the resource that the allocation [p_starts,
+-- p_ends) is in the way of, and counts it (bookingdb_booking_conflicts_total: a
+-- sequence is not rolled back with the failed call). One statement builds the message:
+-- the wall-clock times of the location, as booking._local_text writes them.
+CREATE OR REPLACE FUNCTION booking._raise_slot_taken(p_tenant_id uuid, p_resource_id uuid, p_tz text,
+                                                     p_lo timestamptz, p_hi timestamptz,
+                                                     p_starts timestamptz, p_ends timestamptz)
+  RETURNS void
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m record;
+BEGIN
+  SELECT pg_catalog.nextval('ops.booking_conflicts') AS n,
+         (SELECT r.name FROM booking.resources r WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id) AS name,
+         pg_catalog.to_char(p_lo AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS lo,
+         pg_catalog.to_char(p_hi AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS hi,
+         pg_catalog.to_char(p_starts AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS a_lo,
+         pg_catalog.to_char(p_ends AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS a_hi
+    INTO m;
+  RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %', m.name, p_resource_id, m.lo, m.hi
+    USING ERRCODE = 'exclusion_violation',
+          DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)', m.a_lo, m.a_hi),
+          HINT = 'pick another slot from booking.available_slots()';
+END
+$$;
+
+-- Reads, without any lock, whether an allocation that still blocks (active, and not a
+-- hold past its expiry) overlaps [p_lo, p_hi) on the resource, and raises 23P01 like
+-- booking._make_room when one does. book() calls it before it queues for the
+-- resource's advisory lock, so a slot that is already taken fails at once instead of
+-- waiting for the lock; the check under the lock (_make_room) still decides, so this
+-- is only ever an earlier "taken", never a weaker guarantee. Same two index-only
+-- probes as _make_room. VOLATILE: it counts the conflict it raises.
+CREATE OR REPLACE FUNCTION booking._precheck_free(p_tenant_id uuid, p_resource_id uuid, p_tz text,
+                                                  p_lo timestamptz, p_hi timestamptz)
+  RETURNS void
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c record;
+BEGIN
+  SELECT x.starts, x.ends INTO c
+    FROM ((SELECT a.starts, a.ends, a.hold_expires_at
+             FROM booking.booking_allocations a
+            WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+              AND a.starts < p_lo
+            ORDER BY a.starts DESC
+            LIMIT 1)
+          UNION ALL
+          (SELECT a.starts, a.ends, a.hold_expires_at
+             FROM booking.booking_allocations a
+            WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+              AND a.starts >= p_lo AND a.starts < p_hi)) AS x
+   WHERE x.ends > p_lo
+     AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
+   LIMIT 1;
+  IF FOUND THEN
+    PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, p_tz, p_lo, p_hi, c.starts, c.ends);
+  END IF;
+END
+$$;
+
 -- Makes sure [lower, upper) of p_blocked is free on the resource, apart from the
 -- allocation of p_exclude_booking (reschedule). Caller must hold the resource's
 -- advisory lock. Expired holds in the way are expired on the spot. Any other active
@@ -99,7 +166,6 @@ DECLARE
   v_lo timestamptz := pg_catalog.lower(p_blocked);
   v_hi timestamptz := pg_catalog.upper(p_blocked);
   c record;
-  v_name text;
 BEGIN
   FOR c IN
     SELECT x.booking_id, x.starts, x.ends, x.hold_expires_at
@@ -124,18 +190,58 @@ BEGIN
     IF NOT p_raise THEN
       RETURN false;
     END IF;
-    -- bookingdb_booking_conflicts_total: a sequence is not rolled back with the failed call
-    PERFORM pg_catalog.nextval('ops.booking_conflicts');
-    SELECT r.name INTO v_name FROM booking.resources r
-     WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id;
-    RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %',
-        v_name, p_resource_id, booking._local_text(v_lo, p_tz), booking._local_text(v_hi, p_tz)
-      USING ERRCODE = 'exclusion_violation',
-            DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)',
-                       booking._local_text(c.starts, p_tz), booking._local_text(c.ends, p_tz)),
-            HINT = 'pick another slot from booking.available_slots()';
+    PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, p_tz, v_lo, v_hi, c.starts, c.ends);
   END LOOP;
   RETURN true;
+END
+$$;
+
+-- Inserts a booking row (pending when p_hold_expires_at is set, else confirmed) and
+-- returns its id; NULL when the idempotency key is already taken (by a committed or
+-- concurrently committing booking: ON CONFLICT waits for it).
+CREATE OR REPLACE FUNCTION booking._insert_booking_row(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid,
+                                                       p_customer_id uuid, p_during tstzrange,
+                                                       p_hold_expires_at timestamptz,
+                                                       p_idempotency_key text, p_price_cents integer,
+                                                       p_currency text)
+  RETURNS uuid
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_id uuid;
+BEGIN
+  INSERT INTO booking.bookings AS b
+         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
+          idempotency_key, price_cents, currency)
+  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
+          CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
+          p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
+  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING b.id INTO v_id;
+  RETURN v_id;
+END
+$$;
+
+-- Inserts the allocation of booking p_booking_id and bumps the customer's
+-- last_booking_at. The caller holds the resource's advisory lock and has made room.
+CREATE OR REPLACE FUNCTION booking._allocate(p_tenant_id uuid, p_booking_id uuid, p_resource_id uuid,
+                                             p_customer_id uuid, p_starts timestamptz,
+                                             p_blocked tstzrange, p_hold_expires_at timestamptz)
+  RETURNS void
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
+  VALUES (p_tenant_id, p_booking_id, p_resource_id, p_blocked, p_hold_expires_at);
+
+  UPDATE booking.customers c
+     SET last_booking_at = p_starts
+   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
+     AND (c.last_booking_at IS NULL OR c.last_booking_at < p_starts);
 END
 $$;
 
@@ -156,25 +262,13 @@ AS $$
 DECLARE
   v_id uuid;
 BEGIN
-  INSERT INTO booking.bookings AS b
-         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
-          idempotency_key, price_cents, currency)
-  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
-          CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
-          p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
-  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING b.id INTO v_id;
+  v_id := booking._insert_booking_row(p_tenant_id, p_service_id, p_resource_id, p_customer_id, p_during,
+                                      p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency);
   IF v_id IS NULL THEN
     RETURN NULL;
   END IF;
-
-  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
-  VALUES (p_tenant_id, v_id, p_resource_id, p_blocked, p_hold_expires_at);
-
-  UPDATE booking.customers c
-     SET last_booking_at = pg_catalog.lower(p_during)
-   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
-     AND (c.last_booking_at IS NULL OR c.last_booking_at < pg_catalog.lower(p_during));
+  PERFORM booking._allocate(p_tenant_id, v_id, p_resource_id, p_customer_id, pg_catalog.lower(p_during),
+                            p_blocked, p_hold_expires_at);
   RETURN v_id;
 END
 $$;

@@ -58,6 +58,7 @@ DECLARE
   v_blocks bigint;
   v_resources bigint;
   v_candidates bigint;
+  v_tail interval;
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_from IS NULL OR p_to IS NULL THEN
@@ -127,12 +128,16 @@ BEGIN
 
   -- The plan: one row per working block on the window's dates (at most budget + 1 are
   -- read), with the first (k0) and last (k1) grid index of a slot inside block and window.
+  -- A block holds a slot only when the slot's blocked start (start - buffer_before) is
+  -- on the block's local date, so the dates run from that of v_from - bb to that of the
+  -- last instant before v_to - bb: a window ending at local midnight does not expand
+  -- the next day.
   WITH res AS MATERIALIZED (
     SELECT u.rid, u.tz, x.d0, x.d1 - x.d0 AS span, EXTRACT(isodow FROM x.d0)::integer AS dow0
       FROM ROWS FROM (pg_catalog.unnest(v_res), pg_catalog.unnest(v_tz)) AS u(rid, tz)
       CROSS JOIN LATERAL (
         SELECT ((v_from - v_bb) AT TIME ZONE u.tz)::date AS d0,
-               ((v_to - v_bb) AT TIME ZONE u.tz)::date AS d1) AS x
+               ((v_to - v_bb - interval '1 microsecond') AT TIME ZONE u.tz)::date AS d1) AS x
   ),
   blk AS MATERIALIZED (
     SELECT res.rid,
@@ -177,21 +182,22 @@ BEGIN
     RETURN;
   END IF;
 
+  v_tail := v_dur + v_ba;
+
   RETURN QUERY
   WITH blk AS MATERIALIZED (
     SELECT u.rid, u.org, u.k0, u.k1 FROM ROWS FROM (pg_catalog.unnest(v_rid), pg_catalog.unnest(v_org),
                     pg_catalog.unnest(v_k0), pg_catalog.unnest(v_k1)) AS u(rid, org, k0, k1)
   ),
-  -- from the first grid point inside block and window to the last, in steps (st is a
-  -- column, not an expression, so the anti-join below does not recompute it)
-  slots AS (
-    SELECT blk.rid, g.st
-      FROM blk
-      CROSS JOIN LATERAL pg_catalog.generate_series(blk.org + blk.k0 * v_step, blk.org + blk.k1 * v_step, v_step) AS g(st)
+  res AS MATERIALIZED (
+    SELECT DISTINCT blk.rid FROM blk
   ),
+  -- What is busy, per resource: the last active allocation starting before v_lo (a
+  -- backward probe) and those starting in [v_lo, v_hi) (a range scan), both index-only
+  -- (booking_allocations_resource_starts_idx carries ends and hold_expires_at); time off.
   busy AS MATERIALIZED (
     SELECT res.rid, x.starts, x.ends
-      FROM (SELECT DISTINCT blk.rid FROM blk) AS res
+      FROM res
       CROSS JOIN LATERAL (
         (SELECT a.starts, a.ends, a.hold_expires_at
            FROM booking.booking_allocations a
@@ -208,18 +214,26 @@ BEGIN
        AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
     UNION ALL
     SELECT res.rid, t.starts, t.ends
-      FROM (SELECT DISTINCT blk.rid FROM blk) AS res
+      FROM res
       JOIN booking.time_off t
         ON t.tenant_id = p_tenant_id AND t.resource_id = res.rid
        AND t.ends > v_lo AND t.starts < v_hi
+  ),
+  -- from the first grid point inside block and window to the last, in steps; the
+  -- slot's blocked bounds are columns (MATERIALIZED), so the anti-join compares
+  -- values instead of adding intervals for every slot x busy pair
+  slots AS MATERIALIZED (
+    SELECT blk.rid, g.st, g.st - v_bb AS lo, g.st + v_tail AS hi
+      FROM blk
+      CROSS JOIN LATERAL pg_catalog.generate_series(blk.org + blk.k0 * v_step, blk.org + blk.k1 * v_step, v_step) AS g(st)
   )
   SELECT s.rid, s.st, s.st + v_dur
     FROM slots s
    WHERE NOT EXISTS (
            SELECT 1 FROM busy b
             WHERE b.rid = s.rid
-              AND b.starts < s.st + v_dur + v_ba
-              AND b.ends > s.st - v_bb)
+              AND b.starts < s.hi
+              AND b.ends > s.lo)
    ORDER BY s.st, s.rid;
 END
 $$;

@@ -4,9 +4,13 @@
 -- confirmed at once. A repeated p_idempotency_key returns the first booking's id and
 -- books nothing, also when both calls race (ON CONFLICT DO NOTHING waits for the
 -- other insert, then the key is read again).
--- Under contention: validation first (no lock), then the resource's advisory lock,
--- the overlap check on plain columns (expired holds in the way are expired), then the
--- insert; the exclusion constraint on booking_allocations stays as the backstop.
+-- Under contention: validation first (no lock; service, resource, offering and
+-- customer in one statement), then (without an idempotency key) an unlocked read of
+-- the slot that fails a slot already taken at once (booking._precheck_free), then the
+-- resource's advisory lock, the overlap check on plain columns that decides (expired
+-- holds in the way are expired), then the insert; the exclusion constraint on booking_allocations stays as
+-- the backstop. Without an idempotency key the booking and audit rows are inserted
+-- before the lock, so the lock is held for the overlap check and the allocation only.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
 -- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
@@ -27,6 +31,7 @@ DECLARE
   v_tz text;
   v_blocked tstzrange;
   v_problem text;
+  v_hold_until timestamptz;
 BEGIN
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_resource_id IS NULL OR p_customer_id IS NULL OR p_starts_at IS NULL THEN
@@ -51,20 +56,39 @@ BEGIN
       USING ERRCODE = 'BK003', HINT = 'pass e.g. interval ''15 minutes'', or NULL to confirm at once';
   END IF;
 
-  SELECT sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency INTO s
+  -- service, resource (time zone), offering and customer in one statement; the errors
+  -- in the order the checks always had
+  SELECT sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency,
+         (SELECT l.timezone
+            FROM booking.resources r
+            JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+           WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS tz,
+         EXISTS (SELECT 1 FROM booking.service_resources sr
+                  WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
+                    AND sr.resource_id = p_resource_id) AS offers,
+         EXISTS (SELECT 1 FROM booking.customers c
+                  WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
+                    AND c.anonymized_at IS NULL) AS customer_ok
+    INTO s
     FROM booking.services sv
    WHERE sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown or inactive service %', p_service_id
       USING ERRCODE = 'BK002', HINT = 'list the tenant''s active services in booking.services';
   END IF;
-  v_tz := booking._offering_resource_tz(p_tenant_id, p_service_id, p_resource_id);
-  PERFORM 1 FROM booking.customers c
-   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL;
-  IF NOT FOUND THEN
+  IF s.tz IS NULL THEN
+    RAISE EXCEPTION 'unknown or inactive resource %', p_resource_id
+      USING ERRCODE = 'BK002', HINT = 'list the tenant''s active resources in booking.resources';
+  END IF;
+  IF NOT s.offers THEN
+    RAISE EXCEPTION 'resource % does not offer service %', p_resource_id, p_service_id
+      USING ERRCODE = 'BK002', HINT = 'add the pair to booking.service_resources or pick another resource';
+  END IF;
+  IF NOT s.customer_ok THEN
     RAISE EXCEPTION 'unknown or anonymised customer %', p_customer_id
       USING ERRCODE = 'BK002', HINT = 'create the customer in booking.customers first';
   END IF;
+  v_tz := s.tz;
 
   v_blocked := pg_catalog.tstzrange(p_starts_at - s.buffer_before, p_starts_at + s.duration + s.buffer_after);
   v_problem := booking._working_problem(p_tenant_id, p_resource_id, v_tz,
@@ -72,6 +96,33 @@ BEGIN
   IF v_problem IS NOT NULL THEN
     RAISE EXCEPTION '%', v_problem
       USING ERRCODE = 'BK001', HINT = 'pick a slot from booking.available_slots()';
+  END IF;
+
+  IF p_idempotency_key IS NULL THEN
+    -- a slot already taken fails here, without queueing for the lock. Not with a key:
+    -- a retry whose first call has just committed must get that booking's id (the key
+    -- is read again under the lock), not 23P01 for the slot the first call took.
+    PERFORM booking._precheck_free(p_tenant_id, p_resource_id, v_tz,
+                                   pg_catalog.lower(v_blocked), pg_catalog.upper(v_blocked));
+    -- Without a key, the booking row and its audit row are written before the lock:
+    -- neither can wait for another transaction (no unique key to conflict on; the
+    -- foreign-key checks only key-share the rows they reference, which nothing holding
+    -- a resource lock ever locks more strongly), and a failure below rolls both back.
+    -- The lock then covers only the overlap check, the allocation and the customer's
+    -- last_booking_at (a row other lock holders update too, so it stays under the lock).
+    v_hold_until := CASE WHEN p_hold IS NULL THEN NULL ELSE LEAST(pg_catalog.now() + p_hold, p_starts_at) END;
+    v_id := booking._insert_booking_row(
+      p_tenant_id, p_service_id, p_resource_id, p_customer_id,
+      pg_catalog.tstzrange(p_starts_at, p_starts_at + s.duration), v_hold_until,
+      NULL, s.price_cents, s.currency);
+    PERFORM ops.write_audit(p_tenant_id, 'booking.book', 'booking', v_id,
+      pg_catalog.jsonb_build_object('service_id', p_service_id, 'resource_id', p_resource_id,
+                                    'customer_id', p_customer_id,
+                                    'status', CASE WHEN p_hold IS NULL THEN 'confirmed' ELSE 'pending' END));
+    PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
+    PERFORM booking._make_room(p_tenant_id, p_resource_id, v_tz, v_blocked, NULL, true);
+    PERFORM booking._allocate(p_tenant_id, v_id, p_resource_id, p_customer_id, p_starts_at, v_blocked, v_hold_until);
+    RETURN v_id;
   END IF;
 
   PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
