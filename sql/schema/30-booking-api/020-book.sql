@@ -33,6 +33,7 @@ DECLARE
   v_problem text;
   v_hold_until timestamptz;
 BEGIN
+  PERFORM booking._require_primary('booking.book');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_resource_id IS NULL OR p_customer_id IS NULL OR p_starts_at IS NULL THEN
     RAISE EXCEPTION 'invalid argument: service, resource, customer and start are required'
@@ -65,10 +66,7 @@ BEGIN
            WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS tz,
          EXISTS (SELECT 1 FROM booking.service_resources sr
                   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-                    AND sr.resource_id = p_resource_id) AS offers,
-         EXISTS (SELECT 1 FROM booking.customers c
-                  WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id
-                    AND c.anonymized_at IS NULL) AS customer_ok
+                    AND sr.resource_id = p_resource_id) AS offers
     INTO s
     FROM booking.services sv
    WHERE sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active;
@@ -84,7 +82,14 @@ BEGIN
     RAISE EXCEPTION 'resource % does not offer service %', p_resource_id, p_service_id
       USING ERRCODE = 'BK002', HINT = 'add the pair to booking.service_resources or pick another resource';
   END IF;
-  IF NOT s.customer_ok THEN
+  -- The customer row is key-share locked (the lock the booking's foreign key takes
+  -- anyway, taken here first): an anonymisation batch of maintain's retention holds it
+  -- FOR UPDATE until it commits, and this read then sees the anonymised row and refuses,
+  -- instead of booking for a customer whose personal data was just erased.
+  PERFORM 1 FROM booking.customers c
+   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL
+     FOR KEY SHARE;
+  IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown or anonymised customer %', p_customer_id
       USING ERRCODE = 'BK002', HINT = 'create the customer in booking.customers first';
   END IF;

@@ -11,6 +11,7 @@ AS $$
 DECLARE
   b record;
 BEGIN
+  PERFORM booking._require_primary('booking.confirm');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_booking_id IS NULL THEN
     RAISE EXCEPTION 'invalid argument: booking id is required'
@@ -66,6 +67,7 @@ AS $$
 DECLARE
   b record;
 BEGIN
+  PERFORM booking._require_primary('booking.cancel');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_booking_id IS NULL THEN
     RAISE EXCEPTION 'invalid argument: booking id is required'

@@ -27,6 +27,7 @@ DECLARE
   v_blocked tstzrange;
   v_problem text;
 BEGIN
+  PERFORM booking._require_primary('booking.reschedule');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_booking_id IS NULL OR p_new_starts_at IS NULL THEN
     RAISE EXCEPTION 'invalid argument: booking id and new start are required'

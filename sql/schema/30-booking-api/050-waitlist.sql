@@ -21,6 +21,7 @@ DECLARE
   v_wanted tstzrange;
   v_id uuid;
 BEGIN
+  PERFORM booking._require_primary('booking.join_waitlist');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   IF p_service_id IS NULL OR p_customer_id IS NULL OR p_wanted IS NULL THEN
     RAISE EXCEPTION 'invalid argument: service, customer and wanted range are required'

@@ -16,6 +16,7 @@ DECLARE
   h record;
   v_count integer := 0;
 BEGIN
+  PERFORM booking._require_primary('booking.expire_tenant_holds');  -- 25006 with a clear message on a read replica
   PERFORM booking._assert_tenant(p_tenant_id);
   FOR h IN
     SELECT b.id, b.resource_id, b.starts
