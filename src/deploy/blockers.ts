@@ -18,6 +18,8 @@ export interface BlockerWatch {
 export function watchBlockers(sql: Sql, pid: number, intervalMs = 200): BlockerWatch {
   const seen = new Map<number, Blocker>();
   let stopped = false;
+  // stop() wakes the sleep at once: a statement that got its lock must not wait out an interval
+  let wake: () => void = () => undefined;
   const poll = async () => {
     while (!stopped) {
       try {
@@ -32,13 +34,18 @@ export function watchBlockers(sql: Sql, pid: number, intervalMs = 200): BlockerW
       } catch {
         // the watcher is best effort; the deploy's own error is what matters
       }
-      await new Promise((r) => setTimeout(r, intervalMs));
+      if (stopped) break;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, intervalMs);
+        wake = () => { clearTimeout(t); r(); };
+      });
     }
   };
   const running = poll();
   return {
     async stop() {
       stopped = true;
+      wake();
       await running;
       return [...seen.values()];
     },
