@@ -12,6 +12,7 @@ import { registerConfig } from './config.js';
 import { registerMaintain } from './maintain.js';
 import { registerSchedule } from './schedule.js';
 import { registerInit } from './init.js';
+import { registerBackup } from './backup.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerMaintain(program);
   registerSchedule(program);
   registerInit(program);
+  registerBackup(program);
 }
