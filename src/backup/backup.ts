@@ -82,6 +82,16 @@ function pgDumpFailed(result: { code: number | null; signal: NodeJS.Signals | nu
   });
 }
 
+/** A failed write of the archive (a full disk, above all) as one line naming the directory. */
+function writeFailed(error: unknown, root: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (!e?.code || !e.syscall) return error;
+  const what = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : e.message;
+  return new BookingDbError('backup_write_failed', `cannot write the backup in ${root}: ${what} (${e.code})`, {
+    hint: 'the partial backup was removed and nothing was pruned; free space there (or use --dir elsewhere) and run the backup again', cause: error,
+  });
+}
+
 async function writeManifest(partial: string, manifest: BackupManifest): Promise<void> {
   const checked = manifestSchema.parse(manifest); // a bug here must not write a manifest restore cannot read
   const handle = await open(join(partial, MANIFEST_FILE), 'wx', 0o600);
@@ -141,7 +151,7 @@ async function dumpOnce(sql: Sql, tool: PgTool, options: BackupOptions): Promise
       writing.catch(() => kill?.());
       counting.catch(() => kill?.());
       const [w, d, c] = await Promise.allSettled([writing, dump.done, counting]);
-      if (w.status === 'rejected') throw w.reason;
+      if (w.status === 'rejected') throw writeFailed(w.reason, options.root);
       if (d.status === 'rejected') throw d.reason;
       if (d.value.code !== 0) throw pgDumpFailed(d.value, aborted);
       if (c.status === 'rejected') throw c.reason;
@@ -203,7 +213,7 @@ export async function runBackup(sql: Sql, options: BackupOptions): Promise<Backu
   } finally {
     probe.release();
   }
-  options.log?.(`dumping ${options.format === 'custom' ? 'a custom-format archive' : `a directory-format archive with ${options.jobs} jobs`} with ${tool.path} (${tool.version})${options.recipients.length ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`);
+  options.log?.(`dumping ${options.format === 'custom' ? 'a custom-format archive' : `a directory-format archive with ${options.jobs} job${options.jobs === 1 ? '' : 's'}`} with ${tool.path} (${tool.version})${options.recipients.length ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`);
   let dumped: DumpResult | undefined;
   const { run } = await withRun(sql, 'backup', null, async (r) => {
     dumped = await dumpOnce(sql, tool, options);

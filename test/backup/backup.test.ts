@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
@@ -56,6 +56,15 @@ describe('bookingdb backup', () => {
     const list = await runCli(['backup', 'list', '--dir', dir], { cwd });
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${receipt.id}.*complete.*custom.*no.*never`));
+    // a directory named like a backup without a manifest, or with a broken one, is never shown as complete
+    mkdirSync(join(dir, '20200101T000000Z-0000'));
+    mkdirSync(join(dir, '20200102T000000Z-0000'));
+    writeFileSync(join(dir, '20200102T000000Z-0000', 'manifest.json'), '{"format": "bookingdb-backup/1"');
+    const listed = await runCli(['backup', 'list', '--dir', dir, '--json'], { cwd });
+    expect(JSON.parse(listed.stdout).backups.map((b: { id: string; state: string }) => `${b.id}:${b.state}`))
+      .toEqual(['20200101T000000Z-0000:invalid', '20200102T000000Z-0000:invalid', `${receipt.id}:complete`]);
+    const text = await runCli(['backup', 'list', '--dir', dir], { cwd });
+    expect(text.stdout).toMatch(/20200101T000000Z-0000.*invalid: .*manifest\.json is missing/);
   });
 
   it('a LOGIN member of bookingdb_backup backs up every tenant and records its run; an app login is exit 4 and writes nothing', async () => {
