@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
@@ -27,7 +27,8 @@ beforeAll(async () => {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-describe('bookingdb backup', () => {
+// several CLI backups per test: generous on a loaded machine (each is well under a second on a quiet one)
+describe('bookingdb backup', { timeout: 180_000 }, () => {
   it('writes a complete backup: valid manifest, checksums of the files on disk, counts equal to the source, recorded in ops.runs', async () => {
     const dir = join(cwd, 'complete');
     const res = await runCli(['backup', ...url, '--dir', dir, '--json'], { cwd });
@@ -121,9 +122,16 @@ describe('bookingdb backup', () => {
   it("pg_dump failing is exit 1 with pg_dump's own message, the partial removed and nothing pruned; the next success prunes but keeps the newest verified", async () => {
     const dir = join(cwd, 'prune');
     const keep = ['--keep-daily', '1', '--keep-weekly', '0', '--keep-monthly', '0'];
-    for (let i = 0; i < 3; i++) {
-      const res = await runCli(['backup', ...url, '--dir', dir, '--no-prune'], { cwd });
-      expect(res.code, res.stderr).toBe(0);
+    const first = await runCli(['backup', ...url, '--dir', dir, '--no-prune', '--json'], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    // two older complete backups: copies of it, one and two hours earlier, under their own ids
+    const original = JSON.parse(first.stdout).id as string;
+    for (const hours of [1, 2]) {
+      const m = await readManifest(join(dir, original));
+      const startedAt = new Date(Date.parse(m.startedAt) - hours * 3_600_000);
+      const id = `${startedAt.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z-000${hours}`;
+      cpSync(join(dir, original), join(dir, id), { recursive: true });
+      writeFileSync(join(dir, id, 'manifest.json'), JSON.stringify({ ...m, id, startedAt: startedAt.toISOString(), finishedAt: startedAt.toISOString() }));
     }
     const before = (await listBackups(dir)).backups.map((b) => b.id);
     expect(before).toHaveLength(3);

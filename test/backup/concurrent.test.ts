@@ -14,7 +14,7 @@ const db = await createTestDatabase();
 const cwd = scratchDir();
 const { sql: app } = await appPool(db, 16);
 
-describe('a backup under live traffic', () => {
+describe('a backup under live traffic', { timeout: 180_000 }, () => {
   it("while 16 clients book, the manifest's counts equal the restored database's counts", async () => {
     const fx = await createTenant(db.sql, { resources: 8, customers: 16, hours: [['00:00', '24:00']] });
     const api = bookingApi(app, fx.tenantId);

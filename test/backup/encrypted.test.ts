@@ -14,7 +14,7 @@ import { entries, onlyManifest, pgRestorePath, run } from './helpers.js';
 const db = await createTestDatabase();
 const cwd = scratchDir();
 
-describe('bookingdb backup --encrypt-to', () => {
+describe('bookingdb backup --encrypt-to', { timeout: 180_000 }, () => {
   it("encrypts to two recipients (one from the config file); each key decrypts it with the age CLI and pg_restore --list reads the result", async () => {
     const fx = await createTenant(db.sql, { customers: 3 });
     const keys = await Promise.all([generateX25519Identity(), generateX25519Identity()]);

@@ -71,7 +71,7 @@ async function listJson(dir: string): Promise<{ id: string; state: string }[]> {
   return JSON.parse(res.stdout).backups;
 }
 
-describe('an interrupted backup', () => {
+describe('an interrupted backup', { timeout: 180_000 }, () => {
   it('kill -9 of bookingdb mid-dump: pg_dump stops, nothing looks complete, the run shows interrupted, the next backup removes the partial', async () => {
     const dir = join(cwd, 'kill-bookingdb');
     const { result, pgDump, pgDumpArgv } = await interruptBackup(dir, ({ bookingdb }) => process.kill(bookingdb, 'SIGKILL'));
