@@ -62,6 +62,8 @@ export const configSchema = z.strictObject({
       keepMonthly: z.number().int().min(0).max(1200).optional().describe('monthly backups to keep (0 to 1200, default 12)'),
       encryptTo: z.array(z.string().regex(AGE_RECIPIENT, { error: 'must be an age public key (age1 followed by 58 characters)' })).optional()
         .describe('age public keys (age1...) the backups are encrypted to; none: not encrypted'),
+      timeZone: z.string().refine((v) => { try { new Intl.DateTimeFormat('en-US', { timeZone: v }); return true; } catch { return false; } }, { error: 'must be an IANA time zone such as Europe/Berlin' }).optional()
+        .describe('time zone whose days, weeks and months retention counts (default: this machine\'s)'),
     })
     .optional()
     .describe('`bookingdb backup`: where backups go, how many are kept, who can decrypt them'),

@@ -15,6 +15,7 @@ import { registerInit } from './init.js';
 import { registerBench } from './bench.js';
 import { registerRestoreVerify } from './restore-verify.js';
 import { registerRestore } from './restore.js';
+import { registerBackup } from './backup.js';
 
 /** Every command module only declares flags here; its body loads lazily on use. */
 export function registerCommands(program: Command): void {
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerRestoreVerify(program);
   registerRestore(program);
+  registerBackup(program);
 }
