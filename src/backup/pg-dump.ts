@@ -1,12 +1,13 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { lookupPgpass } from '../db/pgpass.js';
-import { formatDatabaseUrl, redactSecrets, type ConnectionTarget } from '../db/url.js';
+import { libpqEnv } from '../db/libpq-env.js';
+import { redactSecrets, type ConnectionTarget } from '../db/url.js';
 
 /**
  * Runs pg_dump against the same target bookingdb is connected to. The password never
- * reaches pg_dump's command line (ps shows argv to every user): --dbname carries a URL
- * without it, and the password (from the URL, the service file, PGPASSWORD or the
+ * reaches pg_dump's command line (ps shows argv to every user): the connection travels in
+ * the libpq environment (src/db/libpq-env.ts, shared with pg_restore and pg_amcheck), and
+ * the password (from the URL, the service file, PGPASSWORD or the
  * password file, as bookingdb's own connection found it) goes in PGPASSWORD, which only
  * the same OS user (and root) can read in /proc/<pid>/environ. --no-password: pg_dump
  * never waits for a prompt.
@@ -16,15 +17,11 @@ export interface PgDumpInvocation {
   env: NodeJS.ProcessEnv;
 }
 
-/** pg_dump's connection: the target as a URL without the password, plus its environment. */
-export function pgDumpConnection(target: ConnectionTarget, connectTimeoutSeconds: number, env: NodeJS.ProcessEnv = process.env): PgDumpInvocation {
-  const password = target.password ?? lookupPgpass({ host: target.host, port: target.port, database: target.database, user: target.user }, env, () => undefined, target.params.passfile);
-  const params = { ...target.params, sslmode: target.sslmode, application_name: target.params.application_name || 'bookingdb-backup' };
-  const url = formatDatabaseUrl({ ...target, password: undefined, params });
-  const childEnv: NodeJS.ProcessEnv = { ...env, PGCONNECT_TIMEOUT: String(target.params.connect_timeout ?? connectTimeoutSeconds) };
-  delete childEnv.PGPASSWORD;
-  if (password !== undefined && password !== '') childEnv.PGPASSWORD = password;
-  return { args: [`--dbname=${url}`, '--no-password'], env: childEnv };
+/** pg_dump's connection: everything in the libpq environment (password in PGPASSWORD), nothing secret in argv. */
+export function pgDumpConnection(target: ConnectionTarget, connectTimeoutSeconds: number): PgDumpInvocation {
+  const env = libpqEnv(target, target.database, '', 'bookingdb-backup');
+  env.PGCONNECT_TIMEOUT ??= String(connectTimeoutSeconds);
+  return { args: ['--no-password'], env };
 }
 
 export interface PgDumpRun {

@@ -5,7 +5,7 @@ import { quoteIdent } from '../db/ident.js';
 import type { ConnectionTarget } from '../db/url.js';
 import { runVerification } from '../deploy/verify.js';
 import { isPgError } from '../errors.js';
-import { libpqEnv } from './libpq-env.js';
+import { libpqEnv } from '../db/libpq-env.js';
 import { runTool, tail } from './run-tool.js';
 
 /**

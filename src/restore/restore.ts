@@ -10,7 +10,7 @@ import { BookingDbError, preconditionError } from '../errors.js';
 import type { AgeIdentities } from './age-decrypt.js';
 import { openArchive, restoreArchive } from './archive.js';
 import { checkFiles, checkManifestConsistency } from './files.js';
-import { libpqEnv } from './libpq-env.js';
+import { libpqEnv } from '../db/libpq-env.js';
 import { resolveBackup } from './locate.js';
 import { restoreOptions } from './verify.js';
 

@@ -11,7 +11,7 @@ import { type AgeIdentities } from './age-decrypt.js';
 import { openArchive, readToc, restoreArchive, type Archive } from './archive.js';
 import { compareCounts, compareMigrations, runAmcheck, runBookingChecks, runPostDeployChecks } from './checks.js';
 import { checkFiles, checkManifestConsistency } from './files.js';
-import { libpqEnv } from './libpq-env.js';
+import { libpqEnv } from '../db/libpq-env.js';
 import { resolveBackup } from './locate.js';
 import { createScratch, dropCommand, dropScratch, lockScratch, scratchDatabaseName, scratchExists } from './scratch.js';
 import { StepFailed, StepRunner, type StepRecord } from './steps.js';

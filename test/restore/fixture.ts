@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { MANIFEST_FILE, MANIFEST_FORMAT, manifestSchema, type BackupManifest } from '../../src/backup/manifest.js';
 import { findPgTool } from '../../src/backup/pg-tools.js';
 import { parseDatabaseUrl } from '../../src/db/url.js';
-import { libpqEnv } from '../../src/restore/libpq-env.js';
+import { libpqEnv } from '../../src/db/libpq-env.js';
 import { runTool } from '../../src/restore/run-tool.js';
 
 /**

@@ -1,6 +1,6 @@
-import { lookupPgpass } from '../db/pgpass.js';
-import { warnOnce } from '../db/connect-warnings.js';
-import type { ConnectionTarget } from '../db/url.js';
+import { lookupPgpass } from './pgpass.js';
+import { warnOnce } from './connect-warnings.js';
+import type { ConnectionTarget } from './url.js';
 
 /** The libpq variables a parent's environment may hold; a child gets only ours. */
 const LIBPQ_VARS = [
@@ -14,13 +14,13 @@ const PARAM_VARS: Record<string, string> = {
 };
 
 /**
- * The environment for a libpq program (pg_restore, pg_amcheck) that connects where
+ * The environment for a libpq program (pg_dump, pg_restore, pg_amcheck) that connects where
  * `target` does, to `database`. The password travels in PGPASSWORD (from the URL, else
  * the pgpass file, as connect() finds it), never on the command line where `ps` shows
  * it. `options` is appended to the URL's own `options` as PGOPTIONS (e.g. the restore
  * session's maintenance_work_mem).
  */
-export function libpqEnv(target: ConnectionTarget, database: string, options = ''): NodeJS.ProcessEnv {
+export function libpqEnv(target: ConnectionTarget, database: string, options = '', appName = 'bookingdb'): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of LIBPQ_VARS) delete env[name];
   env.PGHOST = target.host;
@@ -28,13 +28,13 @@ export function libpqEnv(target: ConnectionTarget, database: string, options = '
   env.PGUSER = target.user;
   env.PGDATABASE = database;
   env.PGSSLMODE = target.sslmode;
-  env.PGAPPNAME = target.params.application_name || 'bookingdb';
+  env.PGAPPNAME = target.params.application_name || appName;
   for (const [param, name] of Object.entries(PARAM_VARS)) {
     if (target.params[param]) env[name] = target.params[param];
   }
   const password = target.password
     ?? lookupPgpass({ host: target.host, port: target.port, database, user: target.user }, process.env, warnOnce, target.params.passfile);
-  if (password !== undefined) env.PGPASSWORD = password;
+  if (password !== undefined && password !== '') env.PGPASSWORD = password;
   const pgOptions = [target.params.options, options].filter(Boolean).join(' ');
   if (pgOptions) env.PGOPTIONS = pgOptions;
   return env;
