@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import type { Sql } from 'postgres';
-import { BookingDbError, ExitCode } from '../errors.js';
+import { BookingDbError, ExitCode, usageError } from '../errors.js';
 import type { ConnectionTarget } from '../db/url.js';
 import { packageVersion } from '../version.js';
 import { withRun } from '../runs/ledger.js';
@@ -11,6 +11,7 @@ import { MANIFEST_FILE, MANIFEST_FORMAT, manifestSchema, type BackupManifest } f
 import { findPgTool, type PgTool } from './pg-tools.js';
 import { hashAndSyncFile, listFiles, syncDir, writeStreamHashed, type WrittenFile } from './durable.js';
 import { pgDumpConnection, startPgDump } from './pg-dump.js';
+import { AgeEncryptStream, parseRecipient } from './age-stream.js';
 import { beginSnapshot, checkBackupRole, countRows } from './snapshot.js';
 import { WRITER_FILE, createPartial, removeLeftovers, type PartialState } from './leftovers.js';
 import { pruneBackups, type PruneReport } from './prune.js';
@@ -137,10 +138,11 @@ async function dumpOnce(sql: Sql, tool: PgTool, options: BackupOptions): Promise
       if (options.format === 'custom') {
         let source: AsyncIterable<Uint8Array> = dump.child.stdout;
         if (encrypted) {
-          const { Encrypter } = await import('age-encryption');
-          const e = new Encrypter();
-          for (const r of options.recipients) e.addRecipient(r);
-          source = (await e.encrypt(Readable.toWeb(dump.child.stdout) as ReadableStream<Uint8Array>)) as unknown as AsyncIterable<Uint8Array>;
+          // age in native crypto, a Node stream with backpressure; an error in either
+          // destroys the other, and the write loop below sees it.
+          const encrypt = new AgeEncryptStream(options.recipients);
+          pipeline(dump.child.stdout, encrypt, () => undefined);
+          source = encrypt;
         }
         writing = writeStreamHashed(join(partial, fileName), fileName, source, (n) => { bytes = n; }).then((f) => [f]);
       } else {
@@ -197,8 +199,20 @@ async function dumpOnce(sql: Sql, tool: PgTool, options: BackupOptions): Promise
   }
 }
 
+/** Every recipient is a valid age X25519 public key (bech32 checksum included), before anything is written: exit 2. */
+function checkRecipients(recipients: string[]): void {
+  for (const r of recipients) {
+    try {
+      parseRecipient(r);
+    } catch (error) {
+      throw usageError(`"${r.slice(0, 80)}" is not a valid age public key: ${(error as Error).message}`, 'give the age1... line that `age-keygen -y KEYFILE` prints (--encrypt-to or backup.encryptTo)');
+    }
+  }
+}
+
 export async function runBackup(sql: Sql, options: BackupOptions): Promise<BackupReceipt> {
   const t0 = Date.now();
+  checkRecipients(options.recipients);
   await mkdir(options.root, { recursive: true, mode: 0o700 });
   const leftovers = await removeLeftovers(options.root);
   for (const name of leftovers.removed) options.log?.(`removed ${name}: the leftover of a backup that did not complete`);

@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter } from 'age-encryption';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { AgeDecryptStream, AgeError, parseHeader, parseIdentity, unwrapFileKey, type Header, type X25519Identity } from '../backup/age-stream.js';
 import { BookingDbError, usageError } from '../errors.js';
 
 /**
@@ -36,26 +35,54 @@ function wrongIdentity(identities: AgeIdentities, path: string, error: unknown):
   });
 }
 
+const HEADER_READ = 64 * 1024;
+const MAX_HEADER = 1024 * 1024;
+
+/** The file's age header, read and checked (identity, MAC); the file key it wraps. */
+async function readHeader(path: string, identities: AgeIdentities, keys: X25519Identity[]): Promise<{ header: Header; fileKey: Buffer }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new BookingDbError('read_failed', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode: 1, cause: error });
+  }
+  try {
+    let buf = Buffer.alloc(0);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(HEADER_READ);
+      const { bytesRead } = await handle.read(chunk, 0, HEADER_READ, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      let header: Header | null;
+      try {
+        header = parseHeader(buf);
+        if (!header && (bytesRead === 0 || buf.length > MAX_HEADER)) throw new AgeError(bytesRead === 0 ? 'not an age file or truncated (the header is incomplete)' : 'header too long');
+        if (header) return { header, fileKey: unwrapFileKey(header, keys) };
+      } catch (error) {
+        throw wrongIdentity(identities, path, error);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * The plaintext of an age file as a Node stream. The header is checked before this
- * resolves, so a wrong identity is one clear error here, not a broken pipe later; a
- * damaged body errors the stream ("invalid tag").
+ * The plaintext of an age file as a Node stream (native crypto, src/backup/age-stream.ts).
+ * The header is checked before this resolves, so a wrong identity is one clear error
+ * here, not a broken pipe later; a damaged or truncated body errors the stream.
  */
 export async function openDecrypted(path: string, identities: AgeIdentities): Promise<Readable> {
-  const decrypter = new Decrypter();
-  for (const key of identities.keys) {
+  const keys = identities.keys.map((key) => {
     try {
-      decrypter.addIdentity(key);
+      return parseIdentity(key);
     } catch (error) {
       throw usageError(`${identities.file} holds an invalid age identity: ${(error as Error).message}`, 'pass --identity-file with an AGE-SECRET-KEY-1... line (age-keygen output)');
     }
-  }
-  const source = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
-  let plain: ReadableStream<Uint8Array>;
-  try {
-    plain = await decrypter.decrypt(source);
-  } catch (error) {
-    throw wrongIdentity(identities, path, error);
-  }
-  return Readable.fromWeb(plain as unknown as WebReadableStream<Uint8Array>);
+  });
+  const { header, fileKey } = await readHeader(path, identities, keys);
+  const source = createReadStream(path, { start: header.length, highWaterMark: 1024 * 1024 });
+  const plain = new AgeDecryptStream({ fileKey });
+  source.on('error', (error) => plain.destroy(error));
+  plain.on('close', () => source.destroy());
+  return source.pipe(plain);
 }
