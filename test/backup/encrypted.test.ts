@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
@@ -47,5 +47,18 @@ describe('bookingdb backup --encrypt-to', { timeout: 180_000 }, () => {
     const stranger = join(cwd, 'stranger.txt');
     writeFileSync(stranger, `${await generateX25519Identity()}\n`, { mode: 0o600 });
     await expect(run('age', ['-d', '-i', stranger, '-o', join(cwd, 'nope'), file])).rejects.toThrow(/no identity matched/);
+  });
+
+  it('refuses a recipient with a bad bech32 checksum, or a secret key, with exit 2 before anything is written', async () => {
+    const recipient = await identityToRecipient(await generateX25519Identity());
+    const badChecksum = recipient.slice(0, -1) + (recipient.endsWith('q') ? 'p' : 'q');
+    const dir = join(cwd, 'bad-recipient');
+    const res = await runCli(['backup', '--database-url', db.url, '--dir', dir, '--encrypt-to', recipient, '--encrypt-to', badChecksum], { cwd });
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toContain(`"${badChecksum}" is not a valid age public key: not an age recipient (invalid checksum)`);
+    expect(existsSync(dir)).toBe(false);
+    const secret = await runCli(['backup', '--database-url', db.url, '--dir', dir, '--encrypt-to', await generateX25519Identity()], { cwd });
+    expect(secret.code, secret.stderr).toBe(2);
+    expect(existsSync(dir)).toBe(false);
   });
 });
