@@ -347,14 +347,62 @@ function chunkNonce(counter: number, last: boolean): Buffer {
 }
 
 /**
+ * Input held by reference until a whole chunk is there: no concatenation, so each byte is
+ * copied only where the cipher needs it (memory bandwidth, not the cipher, was the cost).
+ */
+class Held {
+  private list: Buffer[] = [];
+  length = 0;
+
+  add(b: Buffer): void {
+    if (b.length === 0) return;
+    this.list.push(b);
+    this.length += b.length;
+  }
+
+  /** f on consecutive slices covering bytes [from, to) of what is held; nothing removed. */
+  each(from: number, to: number, f: (b: Buffer) => void): void {
+    let base = 0;
+    for (const p of this.list) {
+      if (base >= to) break;
+      const a = Math.max(from - base, 0);
+      const z = Math.min(to - base, p.length);
+      if (a < z) f(a === 0 && z === p.length ? p : p.subarray(a, z));
+      base += p.length;
+    }
+  }
+
+  /** Bytes [from, to) as one buffer (a copy only when they span pieces). */
+  slice(from: number, to: number): Buffer {
+    const parts: Buffer[] = [];
+    this.each(from, to, (b) => parts.push(b));
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, to - from);
+  }
+
+  drop(n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const p = this.list[0];
+      if (p.length <= n) {
+        this.list.shift();
+        n -= p.length;
+      } else {
+        this.list[0] = p.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
+/**
  * Encrypts a byte stream to age recipients (`age1...`; AgeError at construction for a bad
- * one). Output: header, nonce, then sealed 64 KiB chunks; a full chunk is held back until
- * more input shows it is not the last.
+ * one). Output: header, nonce, then sealed 64 KiB chunks, one buffer per input batch; a
+ * full chunk is held back until more input shows it is not the last.
  */
 export class AgeEncryptStream extends Transform {
   private key: Buffer;
   private prefix: Buffer | null;
-  private pending: Buffer = Buffer.alloc(0);
+  private held = new Held();
   private counter = 0;
 
   constructor(recipients: string[]) {
@@ -367,29 +415,34 @@ export class AgeEncryptStream extends Transform {
     this.prefix = Buffer.concat([encodeHeader(keys, fileKey), nonce]);
   }
 
-  private seal(input: Buffer, final: boolean): void {
-    const full = final ? Math.max(0, Math.ceil(input.length / CHUNK_SIZE) - 1) : Math.floor((input.length - 1) / CHUNK_SIZE);
-    const sealedBytes = final ? input.length + (full + 1) * TAG_SIZE : full * ENC_CHUNK_SIZE;
+  /** Seals `full` non-last chunks, then with `final` the rest as the last chunk; one push. */
+  private seal(full: number, final: boolean): void {
+    const rest = final ? this.held.length - full * CHUNK_SIZE : 0;
     const head = this.prefix;
     this.prefix = null;
-    const out = Buffer.allocUnsafe((head?.length ?? 0) + sealedBytes);
+    const out = Buffer.allocUnsafe((head?.length ?? 0) + full * ENC_CHUNK_SIZE + (final ? rest + TAG_SIZE : 0));
     let at = head ? head.copy(out, 0) : 0;
-    let off = 0;
-    for (let i = 0; i < full; i++, off += CHUNK_SIZE) at += seal(this.key, chunkNonce(this.counter++, false), input.subarray(off, off + CHUNK_SIZE), out, at);
-    if (final) at += seal(this.key, chunkNonce(this.counter++, true), input.subarray(off), out, at);
-    this.pending = final ? Buffer.alloc(0) : input.subarray(off);
-    if (at > 0) this.push(at === out.length ? out : out.subarray(0, at));
+    const one = (size: number, last: boolean) => {
+      const c = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG_SIZE });
+      this.held.each(0, size, (b) => { at += c.update(b).copy(out, at); });
+      at += c.final().copy(out, at);
+      at += c.getAuthTag().copy(out, at);
+      this.held.drop(size);
+    };
+    for (let i = 0; i < full; i++) one(CHUNK_SIZE, false);
+    if (final) one(rest, true);
+    this.push(out);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    const input = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    if (input.length > CHUNK_SIZE) this.seal(input, false);
-    else this.pending = input;
+    this.held.add(chunk);
+    // a chunk is sealed as not-last only once a byte after it is here
+    if (this.held.length > CHUNK_SIZE) this.seal(Math.floor((this.held.length - 1) / CHUNK_SIZE), false);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.seal(this.pending, true);
+    this.seal(0, true);
     callback();
   }
 }
@@ -399,13 +452,15 @@ export class AgeEncryptStream extends Transform {
  * first; a wrong identity or a damaged header errors the stream before any plaintext, and
  * `header` settles once the header is checked. With a file key: the payload only (nonce,
  * then chunks; the caller read the header). A damaged chunk, a truncated file (no last
- * chunk, also when cut at a chunk boundary) and data after the last chunk error the stream.
+ * chunk, also when cut at a chunk boundary) and data after the last chunk error the stream;
+ * a chunk's plaintext is pushed only once its tag is verified.
  */
 export class AgeDecryptStream extends Transform {
   private identities: X25519Identity[] | null;
   private fileKey: Buffer | null;
   private key: Buffer | null = null;
   private pending: Buffer = Buffer.alloc(0);
+  private held = new Held();
   private counter = 0;
   readonly header: Promise<Header | null>;
   private settle!: { resolve: (h: Header | null) => void; reject: (e: Error) => void };
@@ -419,14 +474,32 @@ export class AgeDecryptStream extends Transform {
     if (this.fileKey) this.settle.resolve(null);
   }
 
-  private openChunk(sealed: Buffer, last: boolean): Buffer {
-    const plain = open(this.key!, chunkNonce(this.counter, last), sealed);
-    if (!plain && !last && open(this.key!, chunkNonce(this.counter, true), sealed)) throw new AgeError(`damaged age payload: data after the last chunk (${this.counter})`);
-    if (!plain && last && sealed.length === ENC_CHUNK_SIZE && open(this.key!, chunkNonce(this.counter, false), sealed)) throw new AgeError('truncated age file (the last chunk is missing)');
-    if (!plain) throw new AgeError(`damaged age payload: chunk ${this.counter} fails authentication${last ? ' (or the file is truncated)' : ''}`);
-    if (last && plain.length === 0 && this.counter > 0) throw new AgeError('damaged age payload: empty last chunk');
+  /** The plaintext of the first `size` held bytes as chunk `counter`; null: the tag does not match. */
+  private tryOpen(size: number, last: boolean): Buffer[] | null {
+    if (size < TAG_SIZE) return null;
+    const d = createDecipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter, last), { authTagLength: TAG_SIZE });
+    d.setAuthTag(this.held.slice(size - TAG_SIZE, size));
+    const out: Buffer[] = [];
+    this.held.each(0, size - TAG_SIZE, (b) => out.push(d.update(b)));
+    try {
+      out.push(d.final());
+    } catch {
+      return null;
+    }
+    return out;
+  }
+
+  private openChunk(size: number, last: boolean): void {
+    const plain = this.tryOpen(size, last);
+    if (!plain) {
+      if (!last && this.tryOpen(size, true)) throw new AgeError(`damaged age payload: data after the last chunk (${this.counter})`);
+      if (last && size === ENC_CHUNK_SIZE && this.tryOpen(size, false)) throw new AgeError('truncated age file (the last chunk is missing)');
+      throw new AgeError(`damaged age payload: chunk ${this.counter} fails authentication${last ? ' (or the file is truncated)' : ''}`);
+    }
+    if (last && size === TAG_SIZE && this.counter > 0) throw new AgeError('damaged age payload: empty last chunk');
+    this.held.drop(size);
     this.counter++;
-    return plain;
+    for (const b of plain) if (b.length) this.push(b);
   }
 
   /** false: more input needed for the header. */
@@ -435,7 +508,8 @@ export class AgeDecryptStream extends Transform {
       const header = parseHeader(this.pending);
       if (!header) return false;
       this.fileKey = unwrapFileKey(header, this.identities!);
-      this.pending = this.pending.subarray(header.length);
+      this.held.add(this.pending.subarray(header.length));
+      this.pending = Buffer.alloc(0);
       this.settle.resolve(header);
       return true;
     } catch (error) {
@@ -445,24 +519,20 @@ export class AgeDecryptStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     try {
-      if (!this.fileKey && !this.readHeader()) return callback();
+      if (!this.fileKey) {
+        this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        if (!this.readHeader()) return callback();
+      } else {
+        this.held.add(chunk);
+      }
       if (!this.key) {
-        if (this.pending.length < NONCE_SIZE) return callback();
-        this.key = hkdf(this.fileKey!, this.pending.subarray(0, NONCE_SIZE), 'payload');
-        this.pending = this.pending.subarray(NONCE_SIZE);
+        if (this.held.length < NONCE_SIZE) return callback();
+        this.key = hkdf(this.fileKey!, this.held.slice(0, NONCE_SIZE), 'payload');
+        this.held.drop(NONCE_SIZE);
       }
       // A chunk is known not to be the last only once more bytes follow it.
-      const input = this.pending;
-      const n = Math.floor((input.length - 1) / ENC_CHUNK_SIZE);
-      if (n > 0) {
-        const out = Buffer.allocUnsafe(n * CHUNK_SIZE);
-        let at = 0;
-        for (let i = 0; i < n; i++) at += this.openChunk(input.subarray(i * ENC_CHUNK_SIZE, (i + 1) * ENC_CHUNK_SIZE), false).copy(out, at);
-        this.pending = input.subarray(n * ENC_CHUNK_SIZE);
-        this.push(out);
-      }
+      while (this.held.length > ENC_CHUNK_SIZE) this.openChunk(ENC_CHUNK_SIZE, false);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -477,10 +547,8 @@ export class AgeDecryptStream extends Transform {
         throw error;
       }
       if (!this.key) throw new AgeError('truncated age file (no payload nonce)');
-      if (this.pending.length === 0) throw new AgeError(this.counter === 0 ? 'truncated age file (no payload)' : 'truncated age file (the last chunk is missing)');
-      const plain = this.openChunk(this.pending, true);
-      this.pending = Buffer.alloc(0);
-      if (plain.length) this.push(plain);
+      if (this.held.length === 0) throw new AgeError(this.counter === 0 ? 'truncated age file (no payload)' : 'truncated age file (the last chunk is missing)');
+      this.openChunk(this.held.length, true);
       callback();
     } catch (error) {
       callback(error as Error);
