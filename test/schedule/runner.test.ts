@@ -49,7 +49,14 @@ describe('schedule runner', () => {
     const ends = rec.events.filter((e) => e.type === 'end');
     expect(ends[0]).toMatchObject({ task: 'hello', exitCode: 3, signal: null });
     expect(rec.events).toContainEqual(expect.objectContaining({ type: 'output', task: 'hello', stream: 'stdout', line: 'hello from the task' }));
-    expect(count(rec.events, 'skip')).toBe(0);
+    // a tick is skipped only while a run is in progress (on a loaded machine node may take
+    // longer than a second to start): each skip names a run that started and had not ended
+    rec.events.forEach((e, i) => {
+      if (e.type !== 'skip') return;
+      const before = rec.events.slice(0, i);
+      expect(before.some((b) => b.type === 'start' && b.pid === e.runningPid)).toBe(true);
+      expect(before.some((b) => b.type === 'end' && b.pid === e.runningPid)).toBe(false);
+    });
   });
 
   it('never overlaps a slow task: ticks while it runs are skipped, naming the running pid', async () => {

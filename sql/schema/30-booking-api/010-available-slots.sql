@@ -14,11 +14,16 @@
 -- that fits and starts before the window end), so the work is the slots of the window.
 -- Work budget: before generating anything the candidates are counted (resources x
 -- starts); more than 50,000 (or more than 50,000 working blocks to look at) is BK003.
--- What is busy is read once per resource, not per slot: the last active allocation
--- starting before the window (one backward index probe; active allocations never
--- overlap, so no earlier one can reach into the window), the allocations starting in
--- the window (a bounded range scan), and time off. Pending holds past
--- hold_expires_at do not block.
+-- What is busy is read with one backward index probe per resource (the last active
+-- allocation starting before the window: active allocations never overlap, so no
+-- earlier one can reach into the window) and one index scan over all the resources
+-- together (resource_id = ANY) for the allocations starting in the window, likewise
+-- for time off. Pending holds past hold_expires_at do not block.
+-- Statements: the tenant's horizon and the service in one lookup, then one statement
+-- for the resources, their working blocks and the budget counts, then the slots. The
+-- subqueries are fenced (OFFSET 0) so the cached generic plan keeps this join order
+-- (resources first, then per resource its days and their working hours), which the
+-- planner does not find without the fences.
 -- Limits: p_from and p_to finite; the window ends after it starts and spans at most
 -- 31 days; it starts no later than the horizon; at most 1,000 ids in p_resource_ids.
 -- Errors: 42501 tenant mismatch, BK003 bad arguments or over budget, BK002
@@ -50,7 +55,6 @@ DECLARE
   v_from_us bigint;
   v_to_us bigint;
   v_res uuid[];
-  v_tz text[];
   v_rid uuid[];
   v_org timestamptz[];
   v_k0 bigint[];
@@ -78,8 +82,17 @@ BEGIN
         pg_catalog.cardinality(p_resource_ids), c_max_ids
       USING ERRCODE = 'BK003', HINT = 'pass fewer resources, or NULL for every resource that offers the service';
   END IF;
-  v_horizon := booking._booking_horizon(p_tenant_id);
-  -- comparisons only until here: p_from + 31 days cannot overflow once p_from is within the horizon
+  -- the tenant's horizon and the service in one statement; the errors in the order of
+  -- the checks (unknown tenant, window beyond the horizon, window shape, unknown service)
+  SELECT t.booking_horizon, s.duration, s.buffer_before, s.buffer_after, coalesce(s.slot_step, s.duration)
+    INTO v_horizon, v_dur, v_bb, v_ba, v_step
+    FROM booking.tenants t
+    LEFT JOIN booking.services s ON s.tenant_id = t.id AND s.id = p_service_id AND s.active
+   WHERE t.id = p_tenant_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown tenant %', p_tenant_id
+      USING ERRCODE = 'BK002', HINT = 'create the tenant in booking.tenants first';
+  END IF;
   IF p_from > pg_catalog.now() + v_horizon THEN
     RAISE EXCEPTION 'invalid argument: the window starts at %, beyond the booking horizon of this tenant (%)', p_from, v_horizon
       USING ERRCODE = 'BK003',
@@ -89,23 +102,16 @@ BEGIN
     RAISE EXCEPTION 'invalid argument: the window must end after it starts and span at most 31 days'
       USING ERRCODE = 'BK003', HINT = 'ask for a shorter window';
   END IF;
-
-  SELECT s.duration, s.buffer_before, s.buffer_after, coalesce(s.slot_step, s.duration)
-    INTO v_dur, v_bb, v_ba, v_step
-    FROM booking.services s
-   WHERE s.tenant_id = p_tenant_id AND s.id = p_service_id AND s.active;
-  IF NOT FOUND THEN
+  IF v_dur IS NULL THEN
     RAISE EXCEPTION 'unknown or inactive service %', p_service_id
       USING ERRCODE = 'BK002', HINT = 'list the tenant''s active services in booking.services';
   END IF;
 
   v_from := GREATEST(p_from, pg_catalog.now());
-  -- a slot may start at the horizon itself (book accepts it), not after
   v_to := LEAST(p_to, pg_catalog.now() + v_horizon + interval '1 microsecond');
   IF v_from >= v_to THEN
     RETURN;
   END IF;
-  -- every candidate's blocked range lies inside [v_lo, v_hi)
   v_lo := v_from - v_bb;
   v_hi := v_to + v_dur + v_ba;
   v_step_us := (EXTRACT(epoch FROM v_step) * 1000000)::bigint;
@@ -113,122 +119,93 @@ BEGIN
   v_from_us := (EXTRACT(epoch FROM v_from) * 1000000)::bigint;
   v_to_us := (EXTRACT(epoch FROM v_to) * 1000000)::bigint;
 
-  -- The resources in scope and their time zones.
-  SELECT pg_catalog.array_agg(r.id), pg_catalog.array_agg(l.timezone)
-    INTO v_res, v_tz
-    FROM booking.service_resources sr
-    JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
-    JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-     AND r.tenant_id = p_tenant_id AND r.active
-     AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids));
-  IF v_res IS NULL THEN
-    RETURN;
-  END IF;
-
-  -- The plan: one row per working block on the window's dates (at most budget + 1 are
-  -- read), with the first (k0) and last (k1) grid index of a slot inside block and window.
-  -- A block holds a slot only when the slot's blocked start (start - buffer_before) is
-  -- on the block's local date, so the dates run from that of v_from - bb to that of the
-  -- last instant before v_to - bb: a window ending at local midnight does not expand
-  -- the next day.
-  WITH res AS MATERIALIZED (
-    SELECT u.rid, u.tz, x.d0, x.d1 - x.d0 AS span, EXTRACT(isodow FROM x.d0)::integer AS dow0
-      FROM ROWS FROM (pg_catalog.unnest(v_res), pg_catalog.unnest(v_tz)) AS u(rid, tz)
-      CROSS JOIN LATERAL (
-        SELECT ((v_from - v_bb) AT TIME ZONE u.tz)::date AS d0,
-               ((v_to - v_bb - interval '1 microsecond') AT TIME ZONE u.tz)::date AS d1) AS x
-  ),
-  blk AS MATERIALIZED (
-    SELECT res.rid,
-           ((res.d0 + dd.i + wh.starts_local) AT TIME ZONE res.tz) + v_bb AS org,
-           (res.d0 + dd.i + wh.ends_local) AT TIME ZONE res.tz AS bend
-      FROM res
-      CROSS JOIN LATERAL pg_catalog.generate_series(0, res.span) AS dd(i)
-      JOIN booking.working_hours wh
-        ON wh.tenant_id = p_tenant_id AND wh.resource_id = res.rid
-       AND wh.weekday = ((res.dow0 - 1 + dd.i) % 7 + 1)::smallint
-     LIMIT c_budget + 1
-  ),
-  b AS (
-    SELECT blk.rid, blk.org,
-           CASE WHEN v_from_us > u.org_us THEN (v_from_us - u.org_us + v_step_us - 1) / v_step_us ELSE 0 END AS k0,
-           LEAST(CASE WHEN u.end_us - v_tail_us >= u.org_us THEN (u.end_us - v_tail_us - u.org_us) / v_step_us ELSE -1 END,
-                 CASE WHEN v_to_us > u.org_us THEN (v_to_us - u.org_us - 1) / v_step_us ELSE -1 END) AS k1
-      FROM blk
-      CROSS JOIN LATERAL (SELECT (EXTRACT(epoch FROM blk.org) * 1000000)::bigint AS org_us,
-                                 (EXTRACT(epoch FROM blk.bend) * 1000000)::bigint AS end_us OFFSET 0) AS u
-  )
+  -- resources, their working blocks on the window's dates and the grid indexes, in one statement
   SELECT pg_catalog.array_agg(b.rid) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.array_agg(b.org) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.array_agg(b.k0) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.array_agg(b.k1) FILTER (WHERE b.k1 >= b.k0),
          pg_catalog.count(*),
-         pg_catalog.count(DISTINCT b.rid) FILTER (WHERE b.k1 >= b.k0),
+         pg_catalog.array_agg(DISTINCT b.rid) FILTER (WHERE b.k1 >= b.k0),
          coalesce(pg_catalog.sum(b.k1 - b.k0 + 1) FILTER (WHERE b.k1 >= b.k0), 0)
-    INTO v_rid, v_org, v_k0, v_k1, v_blocks, v_resources, v_candidates
-    FROM b;
-
+    INTO v_rid, v_org, v_k0, v_k1, v_blocks, v_res, v_candidates
+    FROM (
+      SELECT blk.rid, blk.org,
+             CASE WHEN v_from_us > blk.org_us THEN (v_from_us - blk.org_us + v_step_us - 1) / v_step_us ELSE 0 END AS k0,
+             LEAST(CASE WHEN blk.end_us - v_tail_us >= blk.org_us THEN (blk.end_us - v_tail_us - blk.org_us) / v_step_us ELSE -1 END,
+                   CASE WHEN v_to_us > blk.org_us THEN (v_to_us - blk.org_us - 1) / v_step_us ELSE -1 END) AS k1
+        FROM (
+          SELECT w.rid, w.org, (EXTRACT(epoch FROM w.org) * 1000000)::bigint AS org_us,
+                 (EXTRACT(epoch FROM w.bend) * 1000000)::bigint AS end_us
+            FROM (
+              SELECT res.rid,
+                     ((d.day + wh.starts_local) AT TIME ZONE res.tz) + v_bb AS org,
+                     (d.day + wh.ends_local) AT TIME ZONE res.tz AS bend
+                FROM (SELECT r.id AS rid, l.timezone AS tz
+                        FROM booking.service_resources sr
+                        JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
+                        JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+                       WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
+                         AND r.tenant_id = p_tenant_id AND r.active
+                         AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids))
+                      OFFSET 0) AS res
+                CROSS JOIN LATERAL pg_catalog.generate_series(((v_from - v_bb) AT TIME ZONE res.tz)::date::timestamp,
+                                                              ((v_to - v_bb - interval '1 microsecond') AT TIME ZONE res.tz)::date::timestamp,
+                                                              interval '1 day') AS d(day)
+                CROSS JOIN LATERAL (
+                  SELECT wh.starts_local, wh.ends_local
+                    FROM booking.working_hours wh
+                   WHERE wh.tenant_id = p_tenant_id AND wh.resource_id = res.rid
+                     AND wh.weekday = EXTRACT(isodow FROM d.day)::smallint
+                  OFFSET 0) AS wh
+               LIMIT c_budget + 1) AS w
+          OFFSET 0) AS blk) AS b;
   IF v_blocks > c_budget THEN
     RAISE EXCEPTION 'invalid argument: the window covers more than % working blocks, over the budget of one call', c_budget
       USING ERRCODE = 'BK003', HINT = 'narrow the window or pass fewer resources in p_resource_ids';
   END IF;
   IF v_candidates > c_budget THEN
     RAISE EXCEPTION 'invalid argument: the window holds % candidate slots on % resources, over the budget of % per call',
-        v_candidates, v_resources, c_budget
+        v_candidates, pg_catalog.cardinality(v_res), c_budget
       USING ERRCODE = 'BK003', HINT = 'narrow the window or pass fewer resources in p_resource_ids';
   END IF;
   IF v_candidates = 0 THEN
     RETURN;
   END IF;
-
   v_tail := v_dur + v_ba;
 
   RETURN QUERY
-  WITH blk AS MATERIALIZED (
-    SELECT u.rid, u.org, u.k0, u.k1 FROM ROWS FROM (pg_catalog.unnest(v_rid), pg_catalog.unnest(v_org),
-                    pg_catalog.unnest(v_k0), pg_catalog.unnest(v_k1)) AS u(rid, org, k0, k1)
-  ),
-  res AS MATERIALIZED (
-    SELECT DISTINCT blk.rid FROM blk
-  ),
-  -- What is busy, per resource: the last active allocation starting before v_lo (a
-  -- backward probe) and those starting in [v_lo, v_hi) (a range scan), both index-only
-  -- (booking_allocations_resource_starts_idx carries ends and hold_expires_at); time off.
-  busy AS MATERIALIZED (
+  WITH busy AS MATERIALIZED (
+    -- the last active allocation starting before v_lo, per resource (a backward probe)
     SELECT res.rid, x.starts, x.ends
-      FROM res
+      FROM pg_catalog.unnest(v_res) AS res(rid)
       CROSS JOIN LATERAL (
-        (SELECT a.starts, a.ends, a.hold_expires_at
-           FROM booking.booking_allocations a
-          WHERE a.tenant_id = p_tenant_id AND a.resource_id = res.rid AND a.active
-            AND a.starts < v_lo
-          ORDER BY a.starts DESC
-          LIMIT 1)
-        UNION ALL
-        (SELECT a.starts, a.ends, a.hold_expires_at
-           FROM booking.booking_allocations a
-          WHERE a.tenant_id = p_tenant_id AND a.resource_id = res.rid AND a.active
-            AND a.starts >= v_lo AND a.starts < v_hi)) AS x
+        SELECT a.starts, a.ends, a.hold_expires_at
+          FROM booking.booking_allocations a
+         WHERE a.tenant_id = p_tenant_id AND a.resource_id = res.rid AND a.active
+           AND a.starts < v_lo
+         ORDER BY a.starts DESC
+         LIMIT 1) AS x
      WHERE x.ends > v_lo
        AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
     UNION ALL
-    SELECT res.rid, t.starts, t.ends
-      FROM res
-      JOIN booking.time_off t
-        ON t.tenant_id = p_tenant_id AND t.resource_id = res.rid
+    -- those starting in [v_lo, v_hi): one index scan over every resource
+    SELECT a.resource_id, a.starts, a.ends
+      FROM booking.booking_allocations a
+     WHERE a.tenant_id = p_tenant_id AND a.resource_id = ANY (v_res) AND a.active
+       AND a.starts >= v_lo AND a.starts < v_hi
+       AND (a.hold_expires_at IS NULL OR a.hold_expires_at > pg_catalog.now())
+    UNION ALL
+    SELECT t.resource_id, t.starts, t.ends
+      FROM booking.time_off t
+     WHERE t.tenant_id = p_tenant_id AND t.resource_id = ANY (v_res)
        AND t.ends > v_lo AND t.starts < v_hi
-  ),
-  -- from the first grid point inside block and window to the last, in steps; the
-  -- slot's blocked bounds are columns (MATERIALIZED), so the anti-join compares
-  -- values instead of adding intervals for every slot x busy pair
-  slots AS MATERIALIZED (
-    SELECT blk.rid, g.st, g.st - v_bb AS lo, g.st + v_tail AS hi
-      FROM blk
-      CROSS JOIN LATERAL pg_catalog.generate_series(blk.org + blk.k0 * v_step, blk.org + blk.k1 * v_step, v_step) AS g(st)
   )
   SELECT s.rid, s.st, s.st + v_dur
-    FROM slots s
+    FROM (SELECT u.rid, g.st, g.st - v_bb AS lo, g.st + v_tail AS hi
+            FROM ROWS FROM (pg_catalog.unnest(v_rid), pg_catalog.unnest(v_org),
+                            pg_catalog.unnest(v_k0), pg_catalog.unnest(v_k1)) AS u(rid, org, k0, k1)
+            CROSS JOIN LATERAL pg_catalog.generate_series(u.org + u.k0 * v_step, u.org + u.k1 * v_step, v_step) AS g(st)
+          OFFSET 0) AS s
    WHERE NOT EXISTS (
            SELECT 1 FROM busy b
             WHERE b.rid = s.rid
