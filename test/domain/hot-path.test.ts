@@ -91,3 +91,44 @@ describe('book without a key, inlined', () => {
     expect(actor).toBe(login); // the app's login, as write_audit records it
   });
 });
+
+describe('cancel and the waitlist offer', () => {
+  /** Runs `fn` while another session holds the resource's lock; says whether fn had to wait for it. */
+  async function underResourceLock(tenantId: string, resourceId: string, fn: () => Promise<unknown>): Promise<{ waited: boolean }> {
+    const holder = await db.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`select booking._lock_resources(${tenantId}::uuid, array[${resourceId}]::uuid[])`;
+      let done = false;
+      const call = fn().finally(() => { done = true; });
+      let waiting = 0;
+      for (let i = 0; i < 40 && waiting === 0 && !done; i++) {
+        await sleep(50);
+        [{ waiting }] = await db.sql`select count(*)::int as waiting from pg_locks
+           where locktype = 'advisory' and not granted and classid = 1651470187::oid
+             and database = (select oid from pg_database where datname = current_database())`;
+      }
+      await holder`commit`;
+      await call;
+      return { waited: waiting > 0 };
+    } finally {
+      holder.release();
+    }
+  }
+
+  it('a cancel nobody on the waitlist can use takes no resource lock; one with a taker does, and offers the slot', async () => {
+    const fx = await createTenant(db.sql, { customers: 3 });
+    const api = bookingApi(app, fx.tenantId);
+    const day = futureDate(6);
+    const r0 = fx.resources[0];
+    const first = await api.book({ service: fx.services.cut, resource: r0, customer: fx.customers[0], start: at(day, '10:00', IST) });
+    const second = await api.book({ service: fx.services.cut, resource: r0, customer: fx.customers[0], start: at(day, '12:00', IST) });
+    // someone waits for the morning only (09:00-11:00): the 12:00 slot is of no use to them
+    await api.joinWaitlist({ service: fx.services.cut, customer: fx.customers[1], from: at(day, '09:00', IST), to: at(day, '11:00', IST) });
+    expect(await underResourceLock(fx.tenantId, r0, () => api.cancel(second))).toEqual({ waited: false });
+    expect(await underResourceLock(fx.tenantId, r0, () => api.cancel(first))).toEqual({ waited: true });
+    const offered = await db.sql`select b.status, b.customer_id, b.starts from booking.bookings b
+      where b.tenant_id = ${fx.tenantId} and b.status = 'pending'`;
+    expect(offered).toEqual([{ status: 'pending', customer_id: fx.customers[1], starts: at(day, '10:00', IST) }]);
+  });
+});
