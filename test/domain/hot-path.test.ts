@@ -132,3 +132,32 @@ describe('cancel and the waitlist offer', () => {
     expect(offered).toEqual([{ status: 'pending', customer_id: fx.customers[1], starts: at(day, '10:00', IST) }]);
   });
 });
+
+describe('booking ids', () => {
+  it('book, keyed book and the waitlist offer make time-ordered version-7 ids for bookings and allocations', async () => {
+    const fx = await createTenant(db.sql, { customers: 3 });
+    const api = bookingApi(app, fx.tenantId);
+    const day = futureDate(7);
+    const before = Date.now();
+    const plain = await api.book({ service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[0], start: at(day, '10:00', IST) });
+    await sleep(5);
+    const keyed = await api.book({ service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[0], start: at(day, '12:00', IST), key: 'k-1' });
+    await api.joinWaitlist({ service: fx.services.cut, customer: fx.customers[1], from: at(day, '09:00', IST), to: at(day, '13:00', IST) });
+    await api.cancel(plain);
+    const rows = await db.sql`select b.id::text as booking, a.id::text as allocation, b.status from booking.bookings b
+      join booking.booking_allocations a on a.tenant_id = b.tenant_id and a.booking_id = b.id
+      where b.tenant_id = ${fx.tenantId} order by b.created_at, b.id`;
+    expect(rows.map((r) => r.booking)).toEqual([plain, keyed, expect.any(String)]);
+    expect(rows[2].status).toBe('pending'); // the waitlist offer
+    const ms = (id: string) => parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+    for (const r of rows) {
+      for (const id of [r.booking, r.allocation]) {
+        expect(id, id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(ms(id)).toBeGreaterThanOrEqual(before - 1000); // the database clock may differ a little
+        expect(ms(id)).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+    }
+    expect(ms(rows[0].booking)).toBeLessThan(ms(rows[1].booking));
+    expect(new Set(rows.flatMap((r) => [r.booking, r.allocation])).size).toBe(6);
+  });
+});
