@@ -10,8 +10,11 @@ import { slotQuery } from './slots.js';
  * - `allocations`: a copy of booking.booking_allocations' shape (starts/ends generated)
  *   under the same exclusion constraint (btree_gist: tenant_id WITH =, resource_id
  *   WITH =, blocked WITH &&, WHERE active), no RLS, no other index, filled with the
- *   active allocations of the benched resources around the window, so both systems
- *   start from the same bookings;
+ *   allocations of the benched resources around the window that block at the start:
+ *   active, and not a hold past its expiry (the procedures expire those on the spot
+ *   and available_slots lists their slots as free; copied, they would refuse in the
+ *   anchor the free slots both systems are offered), so both systems start from the
+ *   same bookings;
  * - `book(...)`: a per-resource pg_advisory_xact_lock, an overlap check, the insert
  *   (23P01 when taken); `cancel`/`reschedule` the same way;
  * - `available_slots(...)`: the naive query, one generate_series row per slot over the
@@ -97,6 +100,7 @@ export async function installAnchor(admin: Sql, appRole: string, copy: { tenants
       SELECT a.tenant_id, a.id, a.resource_id, a.blocked, a.active, a.hold_expires_at
         FROM booking.booking_allocations a
        WHERE a.tenant_id = ANY ($1::uuid[]) AND a.resource_id = ANY ($2::uuid[]) AND a.active
+         AND (a.hold_expires_at IS NULL OR a.hold_expires_at > pg_catalog.now())
          AND a.starts < $4::timestamptz + interval '1 day' AND a.ends > $3::timestamptz - interval '1 day'`,
     [copy.tenants, copy.resources, copy.from, copy.to] as never[]);
     await tx.unsafe(`ANALYZE ${s}.allocations`);

@@ -49,6 +49,9 @@ export const benchReportSchema = z.strictObject({
     days: z.number().int(),
     freeSharePercent: z.number(),
     phases: z.number().int(),
+    /** The seed of the offer stream both systems replay, and how many offers it drew. */
+    offerSeed: z.number().int(),
+    offers: z.number().int(),
   }),
   targets: z.array(z.strictObject({ tenant: z.string(), service: z.string(), resources: z.number().int(), customers: z.number().int(), gridSlots: z.number().int(), freeAtStart: z.number().int() })),
   systems: z.strictObject({ procedures: systemSchema, anchor: systemSchema.optional() }),
@@ -95,14 +98,14 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
     if (!sys) continue;
     const rows = OPERATIONS.filter((op) => sys.operations[op].calls > 0).map((op) => {
       const s = sys.operations[op];
-      return [op, s.calls, s.perSecond, s.p50Ms, s.p95Ms, s.p99Ms, s.maxMs, s.conflicts, fmtErrors(s)];
+      return [op, s.calls, s.perSecond, `${s.ok} (${Math.round((s.ok / s.calls) * 100)} %)`, s.p50Ms, s.p95Ms, s.p99Ms, s.maxMs, s.conflicts, fmtErrors(s)];
     });
     parts.push(`${name}: ${sys.callsPerSecond} calls/s over ${sys.seconds} s, bench process CPU ${sys.cpuPercent} % of one core`);
-    parts.push(await table(['operation', 'calls', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', '23P01', 'errors'], rows));
+    parts.push(await table(['operation', 'calls', 'per s', 'ok', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', '23P01', 'errors'], rows));
   }
   if (report.ratio) {
     parts.push(`throughput, procedures / anchor: ${Object.entries(report.ratio).map(([k, v]) => `${k} ${v}x`).join(', ')}`
-      + ` (${report.settings.phases} alternating phases each, same clients and slot picking)`);
+      + ` (${report.settings.phases} alternating phases each, same clients; both ran the same ${report.settings.offers} offered calls, warm-up included, on the same starting data)`);
   }
   for (const o of report.overlaps) parts.push(`overlap proof on ${o.table}: ${o.checked} active allocations checked, ${o.found} overlapping pairs`);
   parts.push(`cleanup: cancelled the ${report.cleanup.cancelled} bookings this run made${report.cleanup.failed ? ` (${report.cleanup.failed} could not be cancelled)` : ''}`);

@@ -12,6 +12,7 @@ import type { Slot } from './slots.js';
 import { errorTotal, newSystemStats, type SystemStats } from './stats.js';
 import { anchorCalls, newSystem, procedureCalls, type System } from './systems.js';
 import { loadTargets, windowOf, type Target } from './targets.js';
+import { OfferStream } from './offers.js';
 import { runPhase } from './workload.js';
 
 /**
@@ -93,8 +94,9 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
     const free = await freeSlots(procedures, targets);
     const systems: System[] = [newSystem('procedures', procedures.calls, free, procedures.allocations)];
     if (anchor) systems.push(newSystem('anchor', anchorCalls(pool, reads, anchor.schema, !o.noPrepare), free, `"${anchor.schema}".allocations`));
+    const stream = new OfferStream(targets, o, Math.floor(Math.random() * 2 ** 32));
 
-    const { reports, stats, phases } = await measure(systems, targets, o, input);
+    const { reports, stats, phases } = await measure(systems, targets, o, stream, input);
     const overlaps = [];
     for (const s of systems) {
       const found = await findOverlaps(admin, s.allocations, scope);
@@ -110,7 +112,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       settings: {
         clients: o.clients, durationMs: o.durationMs, warmupMs: o.warmupMs, mix: { ...o.mix }, hotSpot: o.hotSpot,
         prepare: !o.noPrepare, anchor: o.anchor, replica: Boolean(input.replicaTarget), login: input.appTarget ? 'given' : 'temporary',
-        days: o.days, freeSharePercent: Math.round(o.freeShare * 100), phases,
+        days: o.days, freeSharePercent: Math.round(o.freeShare * 100), phases, offerSeed: stream.seed, offers: stream.drawn,
       },
       targets: targets.map((t, i) => ({ tenant: t.slug, service: t.serviceName, resources: t.resources.length, customers: t.customers.length, gridSlots: t.grid.length, freeAtStart: free[i].length })),
       systems: reports,
@@ -160,31 +162,44 @@ type Spent = { wallMs: number; cpuMs: number };
 /**
  * Warm-up (unmeasured) on each system, then the measured time in alternating phases of
  * about 5 s (procedures, anchor, procedures, ...; one phase without --anchor), with a
- * progress callback each second.
+ * progress callback each second. The procedures' phases are timed; the anchor's phase
+ * after each runs exactly the same slice of the offer stream (the same calls, whatever
+ * its speed), so both systems make the same calls from the same starting data and the
+ * throughput of each is its calls over its own wall time.
  */
-async function measure(systems: System[], targets: Target[], o: BenchOptions, input: BenchRunInput) {
+async function measure(systems: System[], targets: Target[], o: BenchOptions, stream: OfferStream, input: BenchRunInput) {
   const stats = new Map(systems.map((s) => [s.name, newSystemStats()]));
   const spent = new Map<string, Spent>(systems.map((s) => [s.name, { wallMs: 0, cpuMs: 0 }]));
   const phases = o.anchor ? Math.max(1, Math.round(o.durationMs / PHASE_TARGET_MS)) : 1;
   const aborted = () => Boolean(input.signal?.aborted);
-  for (const sys of systems) {
-    if (o.warmupMs > 0 && !aborted()) await runPhase(sys, targets, o, o.warmupMs, undefined, input.signal);
+  let from = 0;
+  let until = 0;
+  if (o.warmupMs > 0) {
+    for (const sys of systems) {
+      if (aborted()) break;
+      const span = sys === systems[0] ? { from, ms: o.warmupMs } : { from, until };
+      ({ until } = await runPhase(sys, targets, o, stream, span, undefined, input.signal));
+    }
+    from = until;
   }
   for (let i = 0; i < phases && !aborted(); i++) {
     for (const sys of systems) {
       if (aborted()) break;
+      const span = sys === systems[0] ? { from, ms: o.durationMs / phases } : { from, until };
       const used = spent.get(sys.name) as Spent;
       const base = used.wallMs;
       const started = performance.now();
       const timer = setInterval(() => input.onProgress?.(sys.name, `phase ${i + 1}/${phases}`, base + performance.now() - started, stats.get(sys.name) as SystemStats), 1000);
       try {
-        const r = await runPhase(sys, targets, o, o.durationMs / phases, stats.get(sys.name), input.signal);
+        const r = await runPhase(sys, targets, o, stream, span, stats.get(sys.name), input.signal);
+        until = r.until;
         used.wallMs += r.wallMs;
         used.cpuMs += r.cpuMs;
       } finally {
         clearInterval(timer);
       }
     }
+    from = until;
   }
   const reports = Object.fromEntries(systems.map((s) => {
     const u = spent.get(s.name) as Spent;

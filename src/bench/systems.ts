@@ -6,9 +6,10 @@ import type { Target } from './targets.js';
 /**
  * A system under test: the procedures (booking.*) or the anchor's baseline, called the
  * same way (one transaction per call, tenant set with set_config(..., true) first, as
- * the app does through PgBouncer). Each system keeps its own state: the free slots it
- * is known to have and the bookings this run made in it, so cancel and reschedule pick
- * this run's bookings and both systems see the same kind of slot picking.
+ * the app does through PgBouncer). Both take their inputs from the run's one offer
+ * stream (./offers.ts); each keeps its own state: the free slots it is known to have
+ * and the bookings this run made in it, so cancel and reschedule act on this run's
+ * bookings in that system.
  */
 export interface Booked extends Slot {
   id: string;

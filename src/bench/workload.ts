@@ -1,52 +1,29 @@
 import { performance } from 'node:perf_hooks';
-import { pickOperation, type BenchOptions, type Operation } from './options.js';
+import type { BenchOptions, Operation } from './options.js';
+import { AHEAD_MS, offeredSlot, type Offer, type OfferStream } from './offers.js';
 import { recordCall, type SystemStats } from './stats.js';
-import type { Slot } from './slots.js';
 import type { System } from './systems.js';
 import type { Target } from './targets.js';
 
 /**
- * The worker loop: `clients` concurrent loops on one system until a deadline, each call
- * one transaction, its latency (client round trips included, as the app sees it)
- * recorded in the operation's histogram. Inputs are realistic and the same for both
- * systems: a random target (tenant, service, its resources), a random customer, a
- * random local day of the window; `book` takes with probability freeShare a slot that
- * available_slots offered at the start and this system has not booked since (so it
- * succeeds like a real user's), else a random slot in working hours (23P01 when taken);
- * cancel and reschedule pick a booking this run made in this system (a cancel with none
- * yet is a book). Slots start at least a minute ahead, bookings to move or cancel at
- * least two, so nothing runs into the past during the run.
+ * The worker loop: `clients` concurrent loops on one system, each call one transaction
+ * taking the next offer of the run's shared OfferStream (./offers.ts: the same
+ * operation, target, customer and slot picking for both systems), its latency (client
+ * round trips included, as the app sees it) recorded in the operation's histogram. A
+ * phase runs either until a deadline (the procedures) or exactly up to a given offer
+ * (the anchor, replaying the slice the procedures ran). A booked slot leaves the
+ * system's pool of free slots, a cancelled or moved-away one goes back into it. Cancel
+ * and reschedule pick a booking this run made in this system (a cancel or reschedule
+ * with none yet is a book).
+ * Bookings to move or cancel start at least two minutes ahead, so nothing runs into the
+ * past during the run.
  */
-const AHEAD_MS = 60_000;
 
-const rand = (n: number) => Math.floor(Math.random() * n);
-const pick = <T>(xs: T[]): T => xs[rand(xs.length)];
-
-function gridSlot(t: Target, minStart: number): Slot | undefined {
-  let lo = 0;
-  let hi = t.grid.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (t.grid[mid].startMs <= minStart) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < t.grid.length ? t.grid[lo + rand(t.grid.length - lo)] : undefined;
-}
-
-function chooseSlot(sys: System, ti: number, t: Target, freeShare: number): Slot | undefined {
-  const minStart = Date.now() + AHEAD_MS;
-  if (Math.random() < freeShare) {
-    const s = sys.free[ti].take(minStart);
-    if (s) return s;
-  }
-  return gridSlot(t, minStart);
-}
-
-function takeBooking(sys: System, ti: number) {
+function takeBooking(sys: System, ti: number, pick: number) {
   const made = sys.made[ti];
   const minStart = Date.now() + 2 * AHEAD_MS;
   for (let tries = 0; tries < 4 && made.length > 0; tries++) {
-    const i = rand(made.length);
+    const i = Math.floor(((pick + tries * 0.618034) % 1) * made.length);
     const b = made[i];
     made[i] = made[made.length - 1];
     made.pop();
@@ -57,15 +34,15 @@ function takeBooking(sys: System, ti: number) {
 
 const noSlot = () => Object.assign(new Error('no future slot in the window'), { code: 'bench_no_slot' });
 
-/** Runs one call of `op` (or a book, for a cancel/reschedule without a booking to use); returns what ran. */
-async function runOnce(sys: System, targets: Target[], o: BenchOptions, op: Operation, stats: SystemStats | undefined): Promise<void> {
-  const ti = rand(targets.length);
+/** Runs one offer on `sys` (a cancel/reschedule without a booking to use is a book). */
+async function runOnce(sys: System, targets: Target[], offer: Offer, stats: SystemStats | undefined): Promise<void> {
+  const { ti, op } = offer;
   const t = targets[ti];
   let ran: Operation = op;
   let call: () => Promise<unknown>;
-  const booking = op === 'cancel' || op === 'reschedule' ? takeBooking(sys, ti) : undefined;
+  const booking = op === 'cancel' || op === 'reschedule' ? takeBooking(sys, ti, offer.pick) : undefined;
   if (op === 'availability') {
-    const day = pick(t.days);
+    const day = t.days[Math.floor(offer.pick * t.days.length)];
     call = () => sys.calls.availability(t, new Date(day.from), new Date(day.to));
   } else if (booking && op === 'cancel') {
     call = async () => {
@@ -73,7 +50,7 @@ async function runOnce(sys: System, targets: Target[], o: BenchOptions, op: Oper
       sys.free[ti].add({ resourceId: booking.resourceId, startMs: booking.startMs });
     };
   } else if (booking && op === 'reschedule') {
-    const slot = chooseSlot(sys, ti, t, o.freeShare);
+    const slot = offeredSlot(offer, sys.free[ti]);
     call = async () => {
       if (!slot) throw noSlot();
       try {
@@ -88,11 +65,10 @@ async function runOnce(sys: System, targets: Target[], o: BenchOptions, op: Oper
     };
   } else {
     ran = 'book';
-    const slot = chooseSlot(sys, ti, t, o.freeShare);
-    const customer = pick(t.customers);
+    const slot = offeredSlot(offer, sys.free[ti]);
     call = async () => {
       if (!slot) throw noSlot();
-      const id = await sys.calls.book(t, slot, customer);
+      const id = await sys.calls.book(t, slot, offer.customer);
       sys.free[ti].remove(slot);
       sys.made[ti].push({ ...slot, id });
     };
@@ -107,22 +83,27 @@ async function runOnce(sys: System, targets: Target[], o: BenchOptions, op: Oper
   if (stats) recordCall(stats[ran], (performance.now() - t0) * 1000, failure);
 }
 
+/** Where a phase starts in the offer stream and when it ends: after `ms`, or at offer `until` (exclusive). */
+export type PhaseSpan = { from: number; ms: number } | { from: number; until: number };
+
 /**
- * `clients` loops on `sys` for `ms` (stopping early on `signal`); a loop starts no call
- * after the deadline, so a phase ends when its last calls return. Returns the phase's
- * wall time and the bench process's CPU time during it (ms).
+ * `clients` loops on `sys` over the offers from `span.from` (stopping early on `signal`);
+ * a timed phase starts no call after its deadline, so it ends when its last calls
+ * return. Returns the phase's wall time, the bench process's CPU time during it (ms),
+ * and the offer after the last one it ran.
  */
-export async function runPhase(sys: System, targets: Target[], o: BenchOptions, ms: number, stats: SystemStats | undefined,
-  signal?: AbortSignal): Promise<{ wallMs: number; cpuMs: number }> {
+export async function runPhase(sys: System, targets: Target[], o: BenchOptions, stream: OfferStream, span: PhaseSpan,
+  stats: SystemStats | undefined, signal?: AbortSignal): Promise<{ wallMs: number; cpuMs: number; until: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const deadline = t0 + ms;
+  let next = span.from;
+  const more = 'ms' in span ? () => performance.now() < t0 + span.ms : () => next < span.until;
   const loop = async () => {
-    while (performance.now() < deadline && !signal?.aborted) {
-      await runOnce(sys, targets, o, pickOperation(o.mix, Math.random()), stats);
+    while (more() && !signal?.aborted) {
+      await runOnce(sys, targets, stream.at(next++), stats);
     }
   };
   await Promise.all(Array.from({ length: o.clients }, loop));
   const cpu = process.cpuUsage(cpu0);
-  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, until: next };
 }

@@ -59,6 +59,14 @@ describe('bookingdb bench', () => {
       expect(sys!.operations.book.ok, `${name}: some bookings succeed`).toBeGreaterThan(0);
     }
     expect(report.ratio?.overall).toBeGreaterThan(0);
+    // fair anchor: both systems ran the same offered calls (the anchor replays the
+    // procedures' slice of the offer stream), so they made as many calls and booked
+    // comparable shares of them
+    const total = (name: 'procedures' | 'anchor') => OPERATIONS.reduce((n, op) => n + report.systems[name]!.operations[op].calls, 0);
+    expect(total('anchor')).toBe(total('procedures'));
+    const share = (name: 'procedures' | 'anchor') => report.systems[name]!.operations.book.ok / report.systems[name]!.operations.book.calls;
+    expect(Math.abs(share('procedures') - share('anchor'))).toBeLessThan(0.1);
+    expect(report.settings.offers).toBeGreaterThanOrEqual(total('procedures'));
     expect(report.anchor).toMatchObject({ dropped: true });
     expect(report.overlaps.map((o) => [o.table.startsWith(ANCHOR_SCHEMA_PREFIX) ? 'anchor' : o.table, o.found])).toEqual([
       ['booking.booking_allocations', 0], ['anchor', 0]]);

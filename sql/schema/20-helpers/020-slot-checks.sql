@@ -196,6 +196,25 @@ BEGIN
 END
 $$;
 
+-- A new booking or allocation id: a version-7 UUID (RFC 9562), the Unix time in
+-- milliseconds in the first 48 bits and 74 random bits after the version and variant
+-- bits (gen_random_uuid()'s). Time-ordered ids append to the right end of the
+-- (tenant_id, id) and (tenant_id, booking_id) btrees instead of landing on a random
+-- leaf page of a million-row index (issue 10, measured with 1M bookings: a booking
+-- dirtied 3.5-7 pages and wrote 20-27 kB of WAL, mostly full-page images after each
+-- checkpoint; with these ids 1.1 pages and 7 kB). Still unguessable (74 random bits);
+-- the id does show when the booking was made, as its created_at does. The columns'
+-- default stays gen_random_uuid() for rows inserted without an id. book() inlines the
+-- same expression on its hot path.
+CREATE OR REPLACE FUNCTION booking._new_id()
+  RETURNS uuid
+  LANGUAGE sql
+  VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_catalog.encode(pg_catalog.set_bit(pg_catalog.set_bit(pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint), 3), 1, 6), 52, 1), 53, 1), 'hex')::uuid
+$$;
+
 -- Inserts a booking row (pending when p_hold_expires_at is set, else confirmed) and
 -- returns its id; NULL when the idempotency key is already taken (by a committed or
 -- concurrently committing booking: ON CONFLICT waits for it).
@@ -213,9 +232,9 @@ DECLARE
   v_id uuid;
 BEGIN
   INSERT INTO booking.bookings AS b
-         (tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
+         (id, tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
           idempotency_key, price_cents, currency)
-  VALUES (p_tenant_id, p_customer_id, p_service_id, p_resource_id,
+  VALUES (booking._new_id(), p_tenant_id, p_customer_id, p_service_id, p_resource_id,
           CASE WHEN p_hold_expires_at IS NULL THEN 'confirmed' ELSE 'pending' END,
           p_during, p_hold_expires_at, p_idempotency_key, p_price_cents, p_currency)
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -235,8 +254,8 @@ CREATE OR REPLACE FUNCTION booking._allocate(p_tenant_id uuid, p_booking_id uuid
   SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  INSERT INTO booking.booking_allocations (tenant_id, booking_id, resource_id, blocked, hold_expires_at)
-  VALUES (p_tenant_id, p_booking_id, p_resource_id, p_blocked, p_hold_expires_at);
+  INSERT INTO booking.booking_allocations (id, tenant_id, booking_id, resource_id, blocked, hold_expires_at)
+  VALUES (booking._new_id(), p_tenant_id, p_booking_id, p_resource_id, p_blocked, p_hold_expires_at);
 
   UPDATE booking.customers c
      SET last_booking_at = p_starts

@@ -6,7 +6,8 @@
 -- cancels never promote one entry twice. The hold lasts 30 minutes, but never past
 -- the slot's start. Returns the new booking's id, or NULL when nobody matched.
 -- Takes the resource's advisory lock (after the caller's booking row lock, per the
--- lock protocol of booking._lock_resources).
+-- lock protocol of booking._lock_resources), unless no waiting entry could take the
+-- slot at all.
 -- It looks up the resource's time zone itself, so callers need not (earlier versions
 -- took it as an argument: that overload is dropped).
 DROP FUNCTION IF EXISTS booking._offer_to_waitlist(uuid, uuid, text, timestamptz);
@@ -26,6 +27,28 @@ DECLARE
   v_tz text;
 BEGIN
   IF p_starts_at <= pg_catalog.now() THEN
+    RETURN NULL;
+  END IF;
+  -- Nobody waiting who could take the slot (the usual case): return before queueing
+  -- for the resource lock, so a cancel with no taker never holds it (issue 10: in a hot
+  -- spot every cancel used to hold it through the candidate query and its commit, and
+  -- the bookings of that resource queued behind it). Read without locks, like any
+  -- READ COMMITTED statement: an entry that commits after this read is in the position
+  -- of one that joins after the cancel (it is not offered this slot); the locked read
+  -- below still decides among the entries this one saw and newer ones.
+  PERFORM 1
+     FROM booking.waitlist_entries e
+     JOIN booking.services s ON s.tenant_id = e.tenant_id AND s.id = e.service_id
+     JOIN booking.service_resources sr
+       ON sr.tenant_id = e.tenant_id AND sr.service_id = e.service_id AND sr.resource_id = p_resource_id
+    WHERE e.tenant_id = p_tenant_id
+      AND e.status = 'waiting'
+      AND (e.resource_id IS NULL OR e.resource_id = p_resource_id)
+      AND s.active
+      AND pg_catalog.lower(e.wanted) <= p_starts_at
+      AND pg_catalog.upper(e.wanted) >= p_starts_at + s.duration
+    LIMIT 1;
+  IF NOT FOUND THEN
     RETURN NULL;
   END IF;
   SELECT l.timezone INTO v_tz
