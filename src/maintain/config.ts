@@ -9,7 +9,8 @@ import { MAINTAIN_DEFAULTS as D } from './defaults.js';
  *   "maintain": { "lockTimeoutMs": 2000, "lockAttempts": 3,
  *     "partitions": { "monthsAhead": 3, "retentionMonths": 13 },
  *     "prune": { "runsRetentionDays": 90, "metricsRetentionDays": 14 },
- *     "vacuum": { "deadRatio": 0.1, "minDeadTuples": 1000, "analyzeRatio": 0.1, "freezeAge": 100000000 },
+ *     "vacuum": { "deadRatio": 0.1, "minDeadTuples": 1000, "analyzeRatio": 0.1, "freezeAge": 100000000,
+ *                 "costDelayMs": 2, "costLimit": 200 },
  *     "reindex": { "bloatRatio": 2, "minSizeMb": 10 }, "idleSessions": { "idleThresholdSeconds": 600 },
  *     "retention": { "months": 24, "batchSize": 1000 } }
  */
@@ -49,6 +50,10 @@ export const maintainConfigSchema = z.strictObject({
       .describe('VACUUM (FREEZE) a table whose age(relfrozenxid) reaches this, oldest first (default 100000000)'),
     tableTimeoutMs: z.number().int().min(1000).max(86_400_000).default(D.vacuum.tableTimeoutMs)
       .describe('statement_timeout of one VACUUM when --max-duration leaves more (default 3600000)'),
+    costDelayMs: z.number().min(0).max(100).default(D.vacuum.costDelayMs)
+      .describe('vacuum_cost_delay of each VACUUM, in ms: throttled like autovacuum (default 2, as autovacuum_vacuum_cost_delay); 0 runs unthrottled'),
+    costLimit: z.number().int().min(1).max(10_000).default(D.vacuum.costLimit)
+      .describe('vacuum_cost_limit of each VACUUM: the cost after which it sleeps costDelayMs (default 200, as autovacuum)'),
   }).prefault({}).describe('the vacuum task'),
   reindex: z.strictObject({
     bloatRatio: z.number().min(1).max(100).default(D.reindex.bloatRatio)

@@ -8,7 +8,7 @@ export const MAINTAIN_DEFAULTS = {
   lockAttempts: 3,
   partitions: { monthsAhead: 3, retentionMonths: 13 },
   prune: { runsRetentionDays: 90, metricsRetentionDays: undefined as number | undefined },
-  vacuum: { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 3_600_000 },
+  vacuum: { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 3_600_000, costDelayMs: 2, costLimit: 200 },
   reindex: { bloatRatio: 2, minSizeMb: 10, exclusionBloatRatio: 3.6, indexTimeoutMs: 3_600_000 },
   idleSessions: { idleThresholdSeconds: 600 },
   retention: { months: 24, batchSize: 1000 },
@@ -19,7 +19,7 @@ export interface MaintainSettings {
   lockAttempts: number;
   partitions: { monthsAhead: number; retentionMonths: number };
   prune: { runsRetentionDays: number; metricsRetentionDays?: number };
-  vacuum: { deadRatio: number; minDeadTuples: number; analyzeRatio: number; freezeAge: number; tableTimeoutMs: number };
+  vacuum: { deadRatio: number; minDeadTuples: number; analyzeRatio: number; freezeAge: number; tableTimeoutMs: number; costDelayMs: number; costLimit: number };
   reindex: { bloatRatio: number; minSizeMb: number; exclusionBloatRatio: number; indexTimeoutMs: number };
   idleSessions: { idleThresholdSeconds: number };
   retention: { months: number; batchSize: number };

@@ -46,7 +46,7 @@ const every = { deadRatio: 0, minDeadTuples: 0, analyzeRatio: 0, freezeAge: 2_00
 
 describe('planVacuum (thresholds, order)', () => {
   const row = (name: string, o: Partial<TableStats>): TableStats => ({ schema: 'booking', name, live: 10_000, dead: 0, modified: 0, xidAge: 1000, ...o });
-  const t = { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 60_000 };
+  const t = { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 60_000, costDelayMs: 2, costLimit: 200 };
 
   it('picks tables past the dead ratio, the changes since analyze or the xid age; freezing first, oldest first', () => {
     const plan = planVacuum([
@@ -101,16 +101,58 @@ describe('maintain: vacuum', () => {
     expect(run.detail.vacuumed).toContain('booking.customers');
   });
 
+  it('each VACUUM is throttled like autovacuum by default (vacuum_cost_delay 2 ms), not run unthrottled as a manual VACUUM is', async () => {
+    await makeDeadTuples();
+    // no view shows another backend's settings, so the proof is the throttle's effect: with
+    // the default delay and a cost limit of 1, VACUUM sleeps 2 ms after every page it touches,
+    // so it takes at least pages x 2 ms (unthrottled, as a manual VACUUM is, a fraction of it)
+    const [{ pages }] = await db.sql`select relpages::int as pages from pg_class where oid = 'booking.customers'::regclass`;
+    expect(pages).toBeGreaterThan(20);
+    const report = await runMaintain(maint, { only: ['vacuum'], taskOptions: { vacuum: { ...every, costLimit: 1 } } });
+    const row = (report.tasks[0].detail.tables as { table: string; status: string; durationMs: number }[]).find((x) => x.table === 'booking.customers')!;
+    expect(report.tasks[0].detail).toMatchObject({ costDelayMs: 2, costLimit: 1 });
+    expect(row.status).toBe('vacuumed');
+    expect(row.durationMs).toBeGreaterThanOrEqual(pages * 2);
+  });
+
+  it('after a statistics reset (n_live_tup counts only the inserts since) a table is judged by pg_class.reltuples, not read as nearly all dead', async () => {
+    const options = { only: ['vacuum'], dryRun: true, taskOptions: { vacuum: { deadRatio: 0.2, minDeadTuples: 100, analyzeRatio: 100, freezeAge: 2_000_000_000 } } };
+    await db.sql`select pg_stat_reset_single_table_counters('booking.customers'::regclass)`;
+    const conn = await db.sql.reserve();
+    try {
+      // 50 new rows (all n_live_tup knows of now), then 600 of the 5,050 rewritten: 11 %
+      // dead, under the 20 % threshold; against n_live_tup it would read 92 %
+      await conn`insert into booking.customers (tenant_id, email, full_name)
+        select ${tenantId}, 'r' || g || '@reset.example', 'Reset ' || g from generate_series(1, 50) g`;
+      await conn`update booking.customers set phone = '+49 40 ' || (random() * 1e6)::int
+        where tenant_id = ${tenantId} and id in (select id from booking.customers where tenant_id = ${tenantId} limit 600)`;
+      await conn`select pg_stat_force_next_flush()`;
+      await conn`select 1`;
+    } finally {
+      conn.release();
+    }
+    for (let i = 0; (await customerStats()).dead < 600; i++) {
+      if (i > 100) throw new Error('the dead tuples never showed in pg_stat_user_tables');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [stat] = await db.sql`select n_live_tup::int as live from pg_stat_user_tables where relid = 'booking.customers'::regclass`;
+    expect(stat.live).toBe(50); // what the reset leaves: 600 dead of "50 live" would read as 92 % dead
+    const dry = await runMaintain(maint, options);
+    expect(dry.tasks[0].detail.wouldVacuum).not.toContain('booking.customers');
+    // the same table past the threshold is still found
+    const stricter = await runMaintain(maint, { ...options, taskOptions: { vacuum: { ...options.taskOptions.vacuum, deadRatio: 0.1 } } });
+    expect(stricter.tasks[0].detail.wouldVacuum).toContain('booking.customers');
+  });
+
   it('the --max-duration deadline cancels a VACUUM still running and starts no table after it', async () => {
     await makeDeadTuples();
-    // a throttled VACUUM (as on a big table with cost-based delay): one page per 50 ms
-    await db.sql.unsafe(`alter database "${db.name}" set vacuum_cost_delay = 50`);
-    await db.sql.unsafe(`alter database "${db.name}" set vacuum_cost_limit = 1`);
+    // a throttled VACUUM (as on a big table with cost-based delay): one page per 50 ms,
+    // through the task's own cost settings, which each VACUUM's session runs under
     const slow = pool(db.url, 5);
     try {
       const started = Date.now();
       const deadline = started + 1500;
-      const report = await runMaintain(slow, { only: ['vacuum'], deadline, taskOptions: { vacuum: every } });
+      const report = await runMaintain(slow, { only: ['vacuum'], deadline, taskOptions: { vacuum: { ...every, costDelayMs: 50, costLimit: 1 } } });
       const returned = Date.now();
       const tables = report.tasks[0].detail.tables as { table: string; status: string; reason?: string }[];
       expect(tables[0]).toMatchObject({ table: 'booking.customers', status: 'cut short', reason: 'cancelled at the --max-duration deadline' });
@@ -119,11 +161,19 @@ describe('maintain: vacuum', () => {
       // nothing was vacuumed, so the task says why it did nothing
       expect(report.tasks[0]).toMatchObject({ status: 'skipped' });
       expect(report.tasks[0].reason).toMatch(/booking\.customers cut short: cancelled at the --max-duration deadline/);
+      expect(report.tasks[0].detail).toMatchObject({ costDelayMs: 50, costLimit: 1 });
       // bounded by the budget, not by the table (5,000 rewritten rows at 50 ms a page take many seconds)
       expect(returned).toBeLessThan(deadline + 1000);
+      // the settings were the VACUUM session's only: every pooled connection is back at the server's
+      const conns = await Promise.all(Array.from({ length: 5 }, () => slow.reserve()));
+      try {
+        const seen = await Promise.all(conns.map((c) => c`select current_setting('vacuum_cost_delay') as d, current_setting('vacuum_cost_limit') as l`));
+        expect(seen.map(([r]) => [r.d, r.l])).toEqual(Array.from({ length: 5 }, () => ['0', '200']));
+      } finally {
+        conns.forEach((c) => c.release());
+      }
     } finally {
-      await db.sql.unsafe(`alter database "${db.name}" reset vacuum_cost_delay`);
-      await db.sql.unsafe(`alter database "${db.name}" reset vacuum_cost_limit`);
+      await slow.end();
     }
   });
 

@@ -8,6 +8,12 @@
 -- freed, each freed future slot offered to the oldest matching waitlist entry.
 -- That function runs as the owner, which is NOBYPASSRLS under FORCE RLS, so it sees
 -- and changes only the tenant set here; only the tenant list needs ops's BYPASSRLS.
+-- The batch ends after the first tenant whose holds it expired: expiring a hold offers
+-- its slot to the waitlist under that resource's advisory lock, held to the end of the
+-- transaction, so a transaction spanning every tenant's backlog (3,123 lapsed holds in 20
+-- tenants at 1M bookings: 15 s under booking load) kept bookings on those resources
+-- waiting for all of it; now one transaction holds at most one tenant's lapsed holds,
+-- and tenants without any are walked p_tenants at a time.
 -- Returns counts and the last tenant id visited (the caller's next p_after; NULL when
 -- there were no more tenants), never PII. One call is one short transaction for the
 -- caller, who runs it under lock_timeout; batches keep any one transaction short.
@@ -48,6 +54,7 @@ BEGIN
       offered := offered + (SELECT pg_catalog.count(*)::integer FROM booking.waitlist_entries e
                              WHERE e.tenant_id = v_tenant AND e.status = 'offered'
                                AND e.updated_at = pg_catalog.now());
+      EXIT; -- one tenant's holds per transaction (see above)
     END IF;
   END LOOP;
   PERFORM pg_catalog.set_config('app.tenant_id', '', true);

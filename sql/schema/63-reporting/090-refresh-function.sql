@@ -8,6 +8,12 @@
 -- an EXCLUSIVE lock, which only another refresh or an explicit LOCK conflicts with);
 -- a view that was never populated cannot be refreshed concurrently, and nobody can read
 -- it yet, so that first refresh is a plain one.
+-- work_mem 64MB for the refresh (SET clause): the views aggregate ~340,000 window rows
+-- at 1M bookings, and with the default 4MB their joins and aggregates spill to temporary
+-- files; one maintenance session at a time uses it (maintain holds its advisory lock).
+-- max_parallel_workers_per_gather 0: a refresh is background work, and parallel workers
+-- would spread it over every core the booking traffic needs (on 2 cores, both); one
+-- backend bounds what a refresh takes from the traffic to one core.
 -- The caller sets lock_timeout (the function has no SET clause for it, so the caller's
 -- setting applies); 55P03 reaches the caller, which retries and names the blocker.
 -- Errors: BK003 when p_view is not a materialized view in reporting; 42501 when ops
@@ -18,6 +24,8 @@ CREATE OR REPLACE FUNCTION ops.refresh_reporting_view(p_view text)
   VOLATILE
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET work_mem = '64MB'
+  SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
   v_rel regclass;

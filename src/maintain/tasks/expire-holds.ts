@@ -2,15 +2,20 @@ import { BookingDbError } from '../../errors.js';
 import { withLockTimeout } from '../locks.js';
 import type { MaintainTask } from '../task.js';
 
-/** Tenants per transaction: each call of ops.maintain_expire_holds is one short transaction. */
+/**
+ * Tenants walked per transaction: each call of ops.maintain_expire_holds is one short
+ * transaction, and ends early after the first tenant whose holds it expired.
+ */
 const TENANTS_PER_BATCH = 100;
 
 /**
  * `expire-holds`: cancels the pending bookings whose hold has lapsed, in every tenant,
  * through ops.maintain_expire_holds() (owned by bookingdb_ops; per tenant it calls the
  * API's own booking.expire_tenant_holds, so slots are freed and offered to the waitlist
- * exactly as `cancel` does). Tenants are walked in id order, TENANTS_PER_BATCH per
- * transaction, each under lock_timeout. Dry run: ops.maintain_holds_due() counts.
+ * exactly as `cancel` does). Tenants are walked in id order, up to TENANTS_PER_BATCH
+ * per transaction, each under lock_timeout, and a transaction expires the holds of one
+ * tenant at most, so the waitlist offers' resource locks are held for one tenant's
+ * backlog, never for every tenant's. Dry run: ops.maintain_holds_due() counts.
  */
 export const expireHoldsTask: MaintainTask = {
   name: 'expire-holds',
@@ -41,7 +46,9 @@ export const expireHoldsTask: MaintainTask = {
       totals.expired += Number(row.expired);
       totals.offered += Number(row.offered);
       ctx.progress(`${totals.tenants} tenants, ${totals.expired} holds expired`);
-      if (row.last_tenant === null || Number(row.tenants) < TENANTS_PER_BATCH) break;
+      // done: no tenant left, or the last tenants walked had nothing to expire (a batch
+      // that ended early, at a tenant it expired holds of, goes on after that tenant)
+      if (row.last_tenant === null || (Number(row.tenants) < TENANTS_PER_BATCH && Number(row.tenants_expired) === 0)) break;
       after = String(row.last_tenant);
     }
     return totals;

@@ -36,12 +36,22 @@ async function setSessionTimeouts(conn: ReservedSql, statementMs: number, lockMs
     ['statement_timeout', `${Math.max(1, Math.trunc(statementMs))}ms`, 'lock_timeout', `${Math.max(1, Math.trunc(lockMs))}ms`]);
 }
 
+/**
+ * Session settings a statement runs under besides the timeouts (e.g. VACUUM's
+ * vacuum_cost_delay and vacuum_cost_limit), as values, never pasted into SQL; each is
+ * reset before the connection goes back to the pool.
+ */
+export type SessionSettings = Readonly<Record<string, string>>;
+
 /** Runs `statement` (already quoted by the caller: identifiers only, no values) as described above. */
-export async function runOutsideTransaction(ctx: MaintainTaskContext, what: string, statement: string, timeoutMs: number): Promise<StatementOutcome> {
+export async function runOutsideTransaction(ctx: MaintainTaskContext, what: string, statement: string, timeoutMs: number,
+  settings: SessionSettings = {}): Promise<StatementOutcome> {
   const started = Date.now();
   if (budgetLeft(ctx) < MIN_START_MS) return { status: 'not started', durationMs: 0, attempts: 0, reason: 'the --max-duration budget was spent' };
   const conn = await ctx.sql.reserve();
+  const names = Object.keys(settings);
   try {
+    for (const name of names) await conn.unsafe('select pg_catalog.set_config($1, $2, false)', [name, settings[name]]);
     const [{ pid }] = await conn`select pg_catalog.pg_backend_pid() as pid`;
     const interval = Math.max(10, Math.min(200, Math.floor(ctx.lockTimeoutMs / 5)));
     let seen: Blocker[] = [];
@@ -86,6 +96,7 @@ export async function runOutsideTransaction(ctx: MaintainTaskContext, what: stri
   } finally {
     await conn.unsafe('reset statement_timeout').catch(() => undefined);
     await conn.unsafe('reset lock_timeout').catch(() => undefined);
+    for (const name of names) await conn.unsafe('select pg_catalog.set_config(s.name, s.reset_val, false) from pg_catalog.pg_settings s where s.name = $1', [name]).catch(() => undefined);
     conn.release();
   }
 }

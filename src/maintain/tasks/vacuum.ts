@@ -13,6 +13,9 @@ export interface VacuumThresholds {
   analyzeRatio: number;
   freezeAge: number;
   tableTimeoutMs: number;
+  /** vacuum_cost_delay (ms) and vacuum_cost_limit of each VACUUM: autovacuum's throttle, not a manual VACUUM's none. */
+  costDelayMs: number;
+  costLimit: number;
 }
 
 /** One row of sql/queries/maintain/vacuum-plan.sql. */
@@ -101,12 +104,21 @@ interface TableResult {
 async function vacuumTable(ctx: MaintainTaskContext, e: VacuumPlanEntry, t: VacuumThresholds): Promise<TableResult> {
   if (budgetLeft(ctx) >= MIN_START_MS) ctx.progress(`${e.action} ${e.table}`);
   const statement = `${e.action} ${quoteIdent(e.schema)}.${quoteIdent(e.name)}`;
-  const out = await runOutsideTransaction(ctx, e.table, statement, t.tableTimeoutMs);
+  const out = await runOutsideTransaction(ctx, e.table, statement, t.tableTimeoutMs, vacuumSessionSettings(t));
   const base = { table: e.table, action: e.action, reasons: e.reasons, deadBefore: e.dead, xidAgeBefore: e.xidAge, durationMs: out.durationMs };
   if (out.status !== 'done') {
     return { ...base, status: out.status, reason: out.reason, ...(out.status === 'blocked' ? { blockers: out.blockers } : {}) };
   }
   return { ...base, status: e.freeze ? 'frozen' : 'vacuumed', ...(await readAfter(ctx, e)) };
+}
+
+/**
+ * The session settings each VACUUM runs under: a manual VACUUM is unthrottled
+ * (vacuum_cost_delay 0) and competes with booking traffic for I/O and CPU for as long
+ * as it runs; with autovacuum's delay and limit it yields the way autovacuum does.
+ */
+export function vacuumSessionSettings(t: Pick<VacuumThresholds, 'costDelayMs' | 'costLimit'>): Record<string, string> {
+  return { vacuum_cost_delay: `${t.costDelayMs}ms`, vacuum_cost_limit: String(Math.trunc(t.costLimit)) };
 }
 
 /**
@@ -119,13 +131,14 @@ async function vacuumTable(ctx: MaintainTaskContext, e: VacuumPlanEntry, t: Vacu
  * bounds the whole task: a VACUUM still running at the deadline is cancelled (`cut
  * short`; what it did stays done, and the next run finishes the table) and no table
  * starts after it (`not started`). A table whose lock cannot be had is left and the
- * others are still vacuumed; the task is then `skipped` naming the blocker.
+ * others are still vacuumed; the task is then `skipped` naming the blocker. Each VACUUM
+ * is throttled like autovacuum (costDelayMs, costLimit; vacuumSessionSettings).
  */
 async function runVacuum(ctx: MaintainTaskContext): Promise<Record<string, unknown>> {
   const t = settings(ctx);
   const stats = await readStats(ctx);
   const plan = planVacuum(stats, t);
-  const thresholds = { deadRatio: t.deadRatio, minDeadTuples: t.minDeadTuples, analyzeRatio: t.analyzeRatio, freezeAge: t.freezeAge };
+  const thresholds = { deadRatio: t.deadRatio, minDeadTuples: t.minDeadTuples, analyzeRatio: t.analyzeRatio, freezeAge: t.freezeAge, costDelayMs: t.costDelayMs, costLimit: t.costLimit };
   if (ctx.dryRun) {
     return {
       dryRun: true, ...thresholds, checked: stats.length, wouldVacuum: plan.map((e) => e.table),
