@@ -20,7 +20,7 @@
 --      cheap; same rows as the first definition, proven on 1M bookings by EXCEPT ALL both
 --      ways and by test/maintain/refresh-equivalence.test.ts against that definition):
 --      - the window's bookings come from an index-only scan of bookings_starts_idx,
---        which carries what this view reads (INCLUDE, migration 0014), instead of
+--        which carries what this view reads (INCLUDE, migration 0012), instead of
 --        reading (and deforming) the wide booking rows;
 --      - a tenant whose locations all share one time zone (the common case) takes it
 --        from a 20-row lookup joined on tenant_id alone, not through a join to

@@ -12,14 +12,14 @@
 -- Production upgrade: deploy runs migrations inside one transaction, where CREATE INDEX
 -- blocks writes to bookings while it builds (~3 s per million rows here). On a busy
 -- database, build the new index before deploying, outside a transaction:
---   CREATE INDEX CONCURRENTLY bookings_starts_idx_0014 ON booking.bookings (tenant_id, starts)
+--   CREATE INDEX CONCURRENTLY bookings_starts_idx_0012 ON booking.bookings (tenant_id, starts)
 --     INCLUDE (id, ends, resource_id, status, hold_expires_at, currency, price_cents);
 -- then deploy: IF NOT EXISTS skips the build, and the DROP and RENAME below only take a
 -- brief ACCESS EXCLUSIVE lock.
-CREATE INDEX IF NOT EXISTS bookings_starts_idx_0014 ON booking.bookings (tenant_id, starts)
+CREATE INDEX IF NOT EXISTS bookings_starts_idx_0012 ON booking.bookings (tenant_id, starts)
   INCLUDE (id, ends, resource_id, status, hold_expires_at, currency, price_cents);
 DROP INDEX booking.bookings_starts_idx;
-ALTER INDEX booking.bookings_starts_idx_0014 RENAME TO bookings_starts_idx;
+ALTER INDEX booking.bookings_starts_idx_0012 RENAME TO bookings_starts_idx;
 
 -- Down Migration
 CREATE INDEX bookings_starts_idx_0003 ON booking.bookings (tenant_id, starts);
