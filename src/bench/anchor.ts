@@ -10,7 +10,10 @@ import { slotQuery } from './slots.js';
  * - `allocations`: a copy of booking.booking_allocations' shape (starts/ends generated)
  *   under the same exclusion constraint (btree_gist: tenant_id WITH =, resource_id
  *   WITH =, blocked WITH &&, WHERE active), no RLS, no other index, filled with the
- *   allocations of the benched resources around the window that block at the start:
+ *   allocations of the benched resources that block at the start (with `history`, the
+ *   default, all of them, past and future: the same data the procedures read, so an
+ *   overlap probe of either system searches indexes of the same size; with `window`,
+ *   only those from a day before to a day after the window, which favours the baseline):
  *   active, and not a hold past its expiry (the procedures expire those on the spot
  *   and available_slots lists their slots as free; copied, they would refuse in the
  *   anchor the free slots both systems are offered), so both systems start from the
@@ -85,7 +88,7 @@ function ddl(s: string): string[] {
  * no schema behind). `appRole` gets what the workers need: USAGE, EXECUTE, and
  * SELECT/INSERT/UPDATE on the copy.
  */
-export async function installAnchor(admin: Sql, appRole: string, copy: { tenants: string[]; resources: string[]; from: Date; to: Date }): Promise<Anchor> {
+export async function installAnchor(admin: Sql, appRole: string, copy: { tenants: string[]; resources: string[]; from: Date; to: Date; what: 'history' | 'window' }): Promise<Anchor> {
   const name = `${ANCHOR_SCHEMA_PREFIX}${randomBytes(5).toString('hex')}`;
   const s = quoteIdent(name);
   const role = quoteIdent(appRole);
@@ -101,8 +104,8 @@ export async function installAnchor(admin: Sql, appRole: string, copy: { tenants
         FROM booking.booking_allocations a
        WHERE a.tenant_id = ANY ($1::uuid[]) AND a.resource_id = ANY ($2::uuid[]) AND a.active
          AND (a.hold_expires_at IS NULL OR a.hold_expires_at > pg_catalog.now())
-         AND a.starts < $4::timestamptz + interval '1 day' AND a.ends > $3::timestamptz - interval '1 day'`,
-    [copy.tenants, copy.resources, copy.from, copy.to] as never[]);
+         AND ($5::boolean OR (a.starts < $4::timestamptz + interval '1 day' AND a.ends > $3::timestamptz - interval '1 day'))`,
+    [copy.tenants, copy.resources, copy.from, copy.to, copy.what === 'history'] as never[]);
     await tx.unsafe(`ANALYZE ${s}.allocations`);
     return rows.count;
   });

@@ -20,6 +20,8 @@ export interface BenchOptions {
   seed?: 'small' | '1m';
   noPrepare: boolean;
   anchor: boolean;
+  /** What the anchor's allocation copy holds: the benched resources' whole active history (the same data the procedures read), or only the window widened by a day. */
+  anchorCopy: AnchorCopy;
   /** p95 targets per operation in ms; an operation without one is not checked. */
   targets: Partial<Record<Operation, number>>;
   /** Days of the booking window (today and the coming weeks; 2 with hotSpot). */
@@ -27,6 +29,8 @@ export interface BenchOptions {
   /** Share of `book` (and reschedule) calls that take a slot available_slots offered at the start. */
   freeShare: number;
 }
+
+export type AnchorCopy = 'history' | 'window';
 
 export const DEFAULT_MIX: Mix = { availability: 70, book: 20, cancel: 5, reschedule: 5 };
 /** The seed guides' targets (availability 50 ms, booking 200 ms) divided by ten. */
@@ -42,6 +46,7 @@ export interface BenchFlags {
   seed?: string;
   prepare?: boolean;
   anchor?: boolean;
+  anchorCopy?: string;
   targetP95?: string;
   days?: string;
   freeShare?: string;
@@ -89,6 +94,9 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
   const hotSpot = Boolean(f.hotSpot);
   const seed = f.seed;
   if (seed !== undefined && seed !== 'small' && seed !== '1m') throw usageError(`--seed must be small or 1m, got "${seed}"`, 'e.g. --seed small');
+  const anchorCopy = f.anchorCopy ?? 'history';
+  if (anchorCopy !== 'history' && anchorCopy !== 'window') throw usageError(`--anchor-copy must be history or window, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy window');
+  if (f.anchorCopy !== undefined && !f.anchor) throw usageError('--anchor-copy needs --anchor', 'e.g. --anchor --anchor-copy window');
   let freeShare = 0.5;
   if (f.freeShare !== undefined) {
     freeShare = parseInteger('--free-share', f.freeShare, { min: 0, max: 100, unit: 'percent' }) / 100;
@@ -103,6 +111,7 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
     seed,
     noPrepare: f.prepare === false,
     anchor: Boolean(f.anchor),
+    anchorCopy,
     targets: { ...DEFAULT_TARGETS, ...(f.targetP95 === undefined ? {} : parseTargets(f.targetP95)) },
     days: hotSpot ? 2 : f.days === undefined ? 28 : parseInteger('--days', f.days, { min: 1, max: 31 }),
     freeShare,

@@ -56,7 +56,7 @@ export const benchReportSchema = z.strictObject({
   targets: z.array(z.strictObject({ tenant: z.string(), service: z.string(), resources: z.number().int(), customers: z.number().int(), gridSlots: z.number().int(), freeAtStart: z.number().int() })),
   systems: z.strictObject({ procedures: systemSchema, anchor: systemSchema.optional() }),
   ratio: z.record(z.string(), z.number()).optional(),
-  anchor: z.strictObject({ schema: z.string(), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
+  anchor: z.strictObject({ schema: z.string(), copy: z.enum(['history', 'window']), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
   overlaps: z.array(overlapSchema),
   cleanup: z.strictObject({ cancelled: z.number().int().min(0), failed: z.number().int().min(0) }),
   p95Targets: z.array(z.strictObject({ operation: z.string(), targetMs: z.number(), p95Ms: z.number(), ok: z.boolean() })),
@@ -105,7 +105,8 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
   }
   if (report.ratio) {
     parts.push(`throughput, procedures / anchor: ${Object.entries(report.ratio).map(([k, v]) => `${k} ${v}x`).join(', ')}`
-      + ` (${report.settings.phases} alternating phases each, same clients; both ran the same ${report.settings.offers} offered calls, warm-up included, on the same starting data)`);
+      + ` (${report.settings.phases} alternating phases each, same clients; both ran the same ${report.settings.offers} offered calls, warm-up included, on the same starting data`
+      + `${report.anchor ? `: the anchor's copy holds ${report.anchor.copiedAllocations} allocations, ${report.anchor.copy === 'history' ? 'the benched resources\' whole active history' : 'only the window widened by a day (favours the anchor)'}` : ''})`);
   }
   for (const o of report.overlaps) parts.push(`overlap proof on ${o.table}: ${o.checked} active allocations checked, ${o.found} overlapping pairs`);
   parts.push(`cleanup: cancelled the ${report.cleanup.cancelled} bookings this run made${report.cleanup.failed ? ` (${report.cleanup.failed} could not be cancelled)` : ''}`);

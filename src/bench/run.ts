@@ -86,7 +86,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
   try {
     const { workerTarget, pool, reads } = await openWorkers(admin, input, cleanups);
     if (o.anchor) {
-      anchor = await installAnchor(admin, workerTarget.user, { ...scope });
+      anchor = await installAnchor(admin, workerTarget.user, { ...scope, what: o.anchorCopy });
       const schema = anchor.schema;
       cleanups.push(async () => { await dropAnchor(admin, schema); anchorDropped = true; });
     }
@@ -123,7 +123,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       problems,
     };
     await runCleanups(cleanups);
-    if (anchor) report.anchor = { schema: anchor.schema, copiedAllocations: anchor.copied, dropped: anchorDropped };
+    if (anchor) report.anchor = { schema: anchor.schema, copy: o.anchorCopy, copiedAllocations: anchor.copied, dropped: anchorDropped };
     await run.finish(report.ok ? 'ok' : 'failed', { ok: report.ok, problems, ratio: report.ratio ?? null, callsPerSecond: reports.procedures.callsPerSecond });
     return report;
   } catch (error) {

@@ -41,6 +41,13 @@ describe('bench options', () => {
     expect(usage(() => parseBenchOptions({ seed: 'huge' }))).toBe('--seed must be small or 1m, got "huge"');
   });
 
+  it('the anchor copies the whole history unless told --anchor-copy window; the flag needs --anchor', () => {
+    expect(parseBenchOptions({ anchor: true }).anchorCopy).toBe('history');
+    expect(parseBenchOptions({ anchor: true, anchorCopy: 'window' }).anchorCopy).toBe('window');
+    expect(usage(() => parseBenchOptions({ anchor: true, anchorCopy: 'all' }))).toBe('--anchor-copy must be history or window, got "all"');
+    expect(usage(() => parseBenchOptions({ anchorCopy: 'window' }))).toBe('--anchor-copy needs --anchor');
+  });
+
   it('picks operations by weight', () => {
     const mix = { availability: 1, book: 1, cancel: 0, reschedule: 2 };
     expect(pickOperation(mix, 0)).toBe('availability');
