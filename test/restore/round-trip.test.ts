@@ -36,6 +36,8 @@ describe('restore-verify: round trip', async () => {
     expect(doc.verdict.result).toBe('passed');
     expect(doc.verdict.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual([
       'manifest:ok', 'files:ok', 'toc:ok', 'restore:ok', 'counts:ok', 'verify:ok', 'booking-checks:ok', 'migrations:ok', 'amcheck:ok', 'drop:skipped']);
+    // the custom file is read by pg_restore -j 2 (not streamed through one job)
+    expect(doc.verdict.steps.find((s: { name: string }) => s.name === 'restore').detail).toMatchObject({ jobs: 2, format: 'custom' });
     const scratch = scratchDatabaseName(db.name, b.id);
     expect(doc.dropCommand).toBe(`DROP DATABASE ${scratch} WITH (FORCE);`);
     const restored = pool(withDatabase(adminUrl(), scratch), 1);
