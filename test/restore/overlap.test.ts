@@ -59,12 +59,10 @@ describe('restore-verify: checks during the restore', async () => {
       await until('the 2 s check of rv.slow_key_idx running', async () => (await db.sql`
         select 1 from pg_stat_activity where state = 'active' and query like '%bt_index_check(''rv.slow_key_idx''%'`).length > 0);
       // what pg_restore does next on the table: ADD CONSTRAINT, which needs ACCESS EXCLUSIVE
-      const t = performance.now();
       await db.sql.unsafe("set lock_timeout = '10s'; alter table rv.slow add constraint slow_pkey primary key (id)");
-      const waited = performance.now() - t;
+      // the ALTER got its lock before the 2 s check could finish: the check was cancelled
       expect(overlap.progress.yielded).toBeGreaterThanOrEqual(1);
       expect(overlap.progress.checked.has('rv.slow_key_idx')).toBe(false);
-      expect(waited).toBeLessThan(1900); // it did not sit out the 2 s check
       // the ALTER holds the table in a transaction: the overlap does not queue behind it
       const tx = await db.sql.reserve();
       await tx.unsafe('begin; lock table rv.slow in access exclusive mode');
@@ -73,7 +71,7 @@ describe('restore-verify: checks during the restore', async () => {
       await tx.unsafe('commit');
       tx.release();
       await until('rv.slow_key_idx checked on a retry', () => overlap.progress.checked.has('rv.slow_key_idx'), 20_000);
-      expect(overlap.progress.checked.has('rv.slow_pkey')).toBe(true);
+      await until('the new primary key checked too', () => overlap.progress.checked.has('rv.slow_pkey'));
     } finally {
       await overlap.stop();
       await sql.end();

@@ -80,13 +80,14 @@ describe('restore-verify: round trip', async () => {
     expect(await scratchDatabases(db, b.id)).toEqual([]);
   }, 120_000);
 
-  it('passes on an encrypted custom-format backup (streamed into pg_restore); a wrong or missing identity fails clearly', async () => {
+  it('passes on an encrypted custom-format backup (decrypted once into a private file, pg_restore -j 2); a wrong or missing identity fails clearly', async () => {
     const identity = await generateIdentity();
     const keyFile = join(scratchDir(), 'backup.key');
     writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
     const encryptedCustom = await makeBackup(db.url, root, { encryptTo: [await identityToRecipient(identity)] });
-    const ok = await restoreVerify(db, root, encryptedCustom.id, ['--identity-file', keyFile]);
+    const ok = await restoreVerify(db, root, encryptedCustom.id, ['--identity-file', keyFile, '--json']);
     expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).verdict.steps.find((s: { name: string }) => s.name === 'restore').detail).toMatchObject({ jobs: 2, format: 'custom' });
 
     // a key of someone else: one clear line, exit 1, nothing left behind
     const other = await generateIdentity();

@@ -67,7 +67,7 @@ export function registerRestoreVerify(program: Command): void {
     .description('prove a backup restorable: checksums, restore into a scratch database, row counts, verification, amcheck; records the verdict')
     .option('--dir <dir>', 'backup directory (default: config backup.dir, else ./backups)')
     .option('--backup <id>', 'backup id, or latest (default latest)')
-    .option('--jobs <n>', 'pg_restore and pg_amcheck jobs (directory format and unencrypted custom format; default 2 to 4 by CPUs)')
+    .option('--jobs <n>', 'pg_restore jobs and amcheck connections (default 2 to 4 by CPUs)')
     .option('--maintenance-work-mem <size>', 'maintenance_work_mem of the restore sessions (default 1GB)')
     .option('--no-overlap', 'take the row counts and amcheck only after the restore (by default they start on each table as soon as pg_restore has finished it)')
     .option('--keep', 'leave the scratch database for inspection (prints how to drop it)')
