@@ -12,7 +12,9 @@ import { quoteIdent } from '../db/ident.js';
  *   parallel restores alike, and a restore never writes a table's rows again);
  * - bt_index_check(index, heapallindexed) of a committed btree index of a table
  *   (not of a materialized view: its REFRESH comes later and rebuilds its indexes).
- * It never holds up the restore: lock_timeout keeps it from queueing behind a
+ * It starts a check only while fewer than `slots` (pg_restore's --jobs) sessions of the
+ * restore are running, so it uses the CPU pg_restore leaves idle, and it never holds up
+ * the restore: lock_timeout keeps it from queueing behind a
  * pg_restore lock, and a watcher cancels its statement as soon as a pg_restore session
  * waits for a lock it holds (an ALTER TABLE of the same table); the object is retried
  * later. What it could not finish (or finished with any error) is done again after the
@@ -79,7 +81,7 @@ export class RestoreOverlap {
    * sql: a pool on the scratch database with at least two connections (one runs the
    * checks, one polls and watches). tables: what the manifest counts.
    */
-  constructor(private readonly sql: Sql, private readonly tables: ReadonlySet<string>, private readonly signal?: AbortSignal) {}
+  constructor(private readonly sql: Sql, private readonly tables: ReadonlySet<string>, private readonly slots: number, private readonly signal?: AbortSignal) {}
 
   /** What is done so far (live; stop() returns the final state). */
   get progress(): Readonly<OverlapResult> {
@@ -111,6 +113,7 @@ export class RestoreOverlap {
       const [{ pid }] = await conn`select pg_catalog.pg_backend_pid() as pid`;
       while (!this.done) {
         await this.discover();
+        if (this.work.length > 0 && await this.busy(Number(pid))) { await sleep(POLL_MS); continue; }
         const now = performance.now();
         const next = this.work.findIndex((w) => w.notBefore <= now);
         if (next < 0) { await sleep(POLL_MS); continue; }
@@ -125,6 +128,20 @@ export class RestoreOverlap {
     } finally {
       conn.release();
     }
+  }
+
+  /**
+   * True while pg_restore keeps `slots` (its --jobs, the CPU count by default) sessions or
+   * parallel workers running in the scratch database: a check started now would take CPU
+   * from the restore. The checks use the time when the restore is down to fewer, e.g. one
+   * long index build.
+   */
+  private async busy(checker: number): Promise<boolean> {
+    const [row] = await this.sql`
+      select count(*)::int as n from pg_catalog.pg_stat_activity
+       where datname = pg_catalog.current_database() and state = 'active'
+         and pid <> pg_catalog.pg_backend_pid() and pid <> ${checker}::int`;
+    return Number(row.n) >= this.slots;
   }
 
   /** Committed indexes not seen before: their table can be counted, their btree checked. */

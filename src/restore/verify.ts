@@ -145,7 +145,7 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
       created = true;
       const env = libpqEnv(serverTarget, scratch, restoreOptions(o.maintenanceWorkMem, o.maxParallelMaintenanceWorkers));
       scratchSql = await connect({ ...serverTarget, database: scratch }, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: Math.max(2, o.jobs) });
-      const concurrent = o.overlap === false ? undefined : new RestoreOverlap(scratchSql, new Set(Object.keys(m.tables)), o.signal);
+      const concurrent = o.overlap === false ? undefined : new RestoreOverlap(scratchSql, new Set(Object.keys(m.tables)), o.jobs, o.signal);
       concurrent?.start();
       let r: { jobs: number };
       try {

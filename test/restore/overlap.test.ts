@@ -29,7 +29,7 @@ describe('restore-verify: checks during the restore', async () => {
 
   it('counts a table and checks its btree index once the index is committed, not before; an uncommitted index is not seen', async () => {
     const sql = await connect(db.url, { max: 2 });
-    const overlap = new RestoreOverlap(sql, new Set(['rv.loaded', 'rv.pending', 'rv.missing']));
+    const overlap = new RestoreOverlap(sql, new Set(['rv.loaded', 'rv.pending', 'rv.missing']), 2);
     overlap.start();
     try {
       await until('rv.loaded counted and checked', () => overlap.progress.counts.has('rv.loaded') && overlap.progress.checked.has('rv.loaded_v_idx'));
@@ -50,10 +50,28 @@ describe('restore-verify: checks during the restore', async () => {
     }
   });
 
+  it('starts no check while the restore keeps its --jobs sessions busy', async () => {
+    await db.sql.unsafe('create table rv.gated as select g as id from generate_series(1, 300) g; create index gated_id_idx on rv.gated (id)');
+    const sql = await connect(db.url, { max: 2 });
+    const busy = db.sql.unsafe('select pg_sleep(3)').then(() => undefined); // one pg_restore worker, busy
+    await until('the busy session', async () => (await db.sql`select 1 from pg_stat_activity where query = 'select pg_sleep(3)' and state = 'active'`).length > 0);
+    const overlap = new RestoreOverlap(sql, new Set(['rv.gated']), 1);
+    overlap.start();
+    try {
+      await sleep(1000);
+      expect(overlap.progress.counts.size + overlap.progress.checked.size).toBe(0);
+      await busy;
+      await until('rv.gated counted once the session is done', () => overlap.progress.counts.get('rv.gated') === 300);
+    } finally {
+      await overlap.stop();
+      await sql.end();
+    }
+  });
+
   it('gives way to an ALTER TABLE that waits for its lock (cancels its check, retries it later) and never queues behind one', async () => {
     const sql = await connect(db.url, { max: 2 });
     await db.sql.unsafe('create index slow_key_idx on rv.slow (rv.slow_key(id))');
-    const overlap = new RestoreOverlap(sql, new Set(['rv.slow']));
+    const overlap = new RestoreOverlap(sql, new Set(['rv.slow']), 2);
     overlap.start();
     try {
       await until('the 2 s check of rv.slow_key_idx running', async () => (await db.sql`
