@@ -5,7 +5,7 @@
 // (pg_restore's defaults: one job, the server's maintenance_work_mem). Rounds alternate
 // plain / custom / directory so a busy machine hurts each alike; medians and ratios.
 //
-//   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups] [--compare-overlap] [--keep-backups]
+//   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups] [--compare-overlap] [--custom-only] [--keep-backups]
 //
 // The plain baseline is what an operator types: createdb + pg_restore -d (both timed).
 // restore-verify counts tables and amchecks indexes during the restore (as soon as
@@ -103,9 +103,10 @@ function restoreVerify(b, extra = []) {
 
 mkdirSync(root, { recursive: true });
 const custom = await makeBackup('custom');
-const directory = await makeBackup('directory');
+const withDirectory = !process.argv.includes('--custom-only');
+const directory = withDirectory ? await makeBackup('directory') : null;
 const compareOverlap = process.argv.includes('--compare-overlap');
-const results = { plain: [], custom: [], directory: [], ...(compareOverlap ? { 'no-overlap': [] } : {}) };
+const results = { plain: [], custom: [], ...(withDirectory ? { directory: [] } : {}), ...(compareOverlap ? { 'no-overlap': [] } : {}) };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 for (let i = 0; i < runs; i++) {
   results.plain.push(await plainRestore(custom));
@@ -117,6 +118,7 @@ for (let i = 0; i < runs; i++) {
     results['no-overlap'].push(restoreVerify(custom, ['--no-overlap']));
     console.log(`round ${i + 1}: restore-verify custom --no-overlap ${(results['no-overlap'].at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results['no-overlap'].at(-1).steps)} (load ${load()})`);
   }
+  if (!withDirectory) continue;
   results.directory.push(restoreVerify(directory));
   console.log(`round ${i + 1}: restore-verify directory ${(results.directory.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.directory.at(-1).steps)} during restore ${JSON.stringify(results.directory.at(-1).during)} (load ${load()})`);
 }
@@ -128,4 +130,4 @@ for (const k of Object.keys(results).filter((x) => x !== 'plain')) {
   const steps = Object.keys(results[k][0].steps).map((s) => `${s} ${(median(results[k].map((r) => r.steps[s])) / 1000).toFixed(1)}`).join(', ');
   console.log(`  restore-verify ${k.padEnd(9)}: ${(wall / 1000).toFixed(1)} s wall (verdict total ${(median(results[k].map((r) => r.totalMs)) / 1000).toFixed(1)} s) = ${(wall / plain).toFixed(2)}x plain; steps (s): ${steps}`);
 }
-if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); rmSync(directory.path, { recursive: true }); }
+if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); if (directory) rmSync(directory.path, { recursive: true }); }
