@@ -44,7 +44,7 @@ export interface RestoreVerifyOptions {
   /** PGOPTIONS for the restore sessions. */
   maintenanceWorkMem: string;
   maxParallelMaintenanceWorkers: number;
-  /** Count tables and amcheck indexes already final while pg_restore still runs (default true). */
+  /** Count tables and amcheck indexes already final while pg_restore still runs (RestoreOverlap; default false). */
   overlap?: boolean;
   connectTimeoutSeconds: number;
   signal?: AbortSignal;
@@ -145,7 +145,7 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
       created = true;
       const env = libpqEnv(serverTarget, scratch, restoreOptions(o.maintenanceWorkMem, o.maxParallelMaintenanceWorkers));
       scratchSql = await connect({ ...serverTarget, database: scratch }, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: Math.max(2, o.jobs) });
-      const concurrent = o.overlap === false ? undefined : new RestoreOverlap(scratchSql, new Set(Object.keys(m.tables)), o.jobs, o.signal);
+      const concurrent = o.overlap !== true ? undefined : new RestoreOverlap(scratchSql, new Set(Object.keys(m.tables)), o.jobs, o.signal);
       concurrent?.start();
       let r: { jobs: number };
       try {

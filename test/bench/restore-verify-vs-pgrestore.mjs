@@ -8,8 +8,8 @@
 //   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups] [--compare-overlap] [--custom-only] [--keep-backups]
 //
 // The plain baseline is what an operator types: createdb + pg_restore -d (both timed).
-// restore-verify counts tables and amchecks indexes during the restore (as soon as
-// pg_restore has finished each table); --compare-overlap adds a --no-overlap round.
+// --compare-overlap adds a restore-verify --overlap round (counts and amcheck of each table
+// during the restore, as soon as pg_restore has finished the table).
 //
 // The backups are made like test/restore/fixture.ts: pg_dump -Fc and -Fd -j JOBS in an
 // exported REPEATABLE READ snapshot, the row counts in the same snapshot, a manifest per
@@ -106,7 +106,7 @@ const custom = await makeBackup('custom');
 const withDirectory = !process.argv.includes('--custom-only');
 const directory = withDirectory ? await makeBackup('directory') : null;
 const compareOverlap = process.argv.includes('--compare-overlap');
-const results = { plain: [], custom: [], ...(withDirectory ? { directory: [] } : {}), ...(compareOverlap ? { 'no-overlap': [] } : {}) };
+const results = { plain: [], custom: [], ...(withDirectory ? { directory: [] } : {}), ...(compareOverlap ? { overlap: [] } : {}) };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 for (let i = 0; i < runs; i++) {
   results.plain.push(await plainRestore(custom));
@@ -114,9 +114,9 @@ for (let i = 0; i < runs; i++) {
   results.custom.push(restoreVerify(custom));
   console.log(`round ${i + 1}: restore-verify custom ${(results.custom.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.custom.at(-1).steps)} during restore ${JSON.stringify(results.custom.at(-1).during)} (load ${load()})`);
   if (compareOverlap) {
-    // the same verification with the counts and amcheck only after the restore (--no-overlap)
-    results['no-overlap'].push(restoreVerify(custom, ['--no-overlap']));
-    console.log(`round ${i + 1}: restore-verify custom --no-overlap ${(results['no-overlap'].at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results['no-overlap'].at(-1).steps)} (load ${load()})`);
+    // the same verification with the counts and amcheck started during the restore (--overlap)
+    results.overlap.push(restoreVerify(custom, ['--overlap']));
+    console.log(`round ${i + 1}: restore-verify custom --overlap ${(results.overlap.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.overlap.at(-1).steps)} during restore ${JSON.stringify(results.overlap.at(-1).during)} (load ${load()})`);
   }
   if (!withDirectory) continue;
   results.directory.push(restoreVerify(directory));

@@ -68,13 +68,13 @@ describe('restore-verify: round trip', async () => {
     expect(JSON.parse(readFileSync(join(b.path, 'manifest.json'), 'utf8'))).toEqual(b.manifest);
   });
 
-  it('passes on an encrypted directory-format backup (decrypted into a private directory, pg_restore -j) and drops its scratch database', async () => {
+  it('passes on an encrypted directory-format backup (decrypted into a private directory, pg_restore -j; --overlap) and drops its scratch database', async () => {
     const identity = await generateIdentity();
     const keyFile = join(scratchDir(), 'backup.key');
     writeFileSync(keyFile, `# created: test\n# public key: ${await identityToRecipient(identity)}\n${identity}\n`, { mode: 0o600 });
     const b = await makeBackup(db.url, root, { format: 'directory', encryptTo: [await identityToRecipient(identity)] });
     expect(b.manifest.files.every((f) => f.path.startsWith('dump/') && f.path.endsWith('.age'))).toBe(true);
-    const r = await restoreVerify(db, root, b.id, ['--identity-file', keyFile]);
+    const r = await restoreVerify(db, root, b.id, ['--identity-file', keyFile, '--overlap']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`backup ${b.id} passed restore-verify in [0-9.]+ s \\(the measured RTO\\)`));
     expect(await scratchDatabases(db, b.id)).toEqual([]);
