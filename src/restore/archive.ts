@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupManifest } from '../backup/manifest.js';
 import type { PgTool } from '../backup/pg-tools.js';
@@ -11,17 +10,16 @@ import { openDecrypted, type AgeIdentities } from './age-decrypt.js';
 import { runTool, tail } from './run-tool.js';
 
 /**
- * The archive of a backup as pg_restore reads it. Custom format: the file itself (pg_restore
- * seeks in it, so -j works), or, when encrypted, its plaintext streamed into stdin (one
- * job: a pipe cannot seek). Directory format: the directory (pg_restore -j N), or, when
- * encrypted, a plaintext copy in a private temporary directory removed afterwards.
+ * The archive of a backup as pg_restore reads it: the custom-format file or the directory
+ * itself, so pg_restore -j N works (it seeks in the custom file; a pipe could take one job
+ * only). Encrypted: a plaintext copy, decrypted once, in a private temporary directory
+ * (0700, files 0600) removed afterwards, which needs the archive's size in free space
+ * under the temporary directory (TMPDIR).
  */
 export interface Archive {
   format: 'custom' | 'directory';
-  /** A path for pg_restore, or null when the archive comes on stdin. */
-  path: string | null;
-  /** A fresh plaintext stream for stdin (custom format, encrypted). */
-  open?: () => Promise<Readable>;
+  /** The file or directory pg_restore reads. */
+  path: string;
   /** Removes any temporary plaintext. */
   cleanup(): Promise<void>;
 }
@@ -31,16 +29,12 @@ export const DIRECTORY = 'dump';
 
 export async function openArchive(backupDir: string, m: BackupManifest, identities: AgeIdentities | undefined, signal?: AbortSignal): Promise<Archive> {
   const encrypted = m.encryption !== null;
-  if (m.dump.format === 'custom') {
-    const file = join(backupDir, CUSTOM_FILE + (encrypted ? '.age' : ''));
-    if (!encrypted) return { format: 'custom', path: file, cleanup: async () => undefined };
-    return { format: 'custom', path: null, open: () => openDecrypted(file, identities!), cleanup: async () => undefined };
-  }
-  if (!encrypted) return { format: 'directory', path: join(backupDir, DIRECTORY), cleanup: async () => undefined };
+  if (!encrypted) return { format: m.dump.format, path: join(backupDir, m.dump.format === 'custom' ? CUSTOM_FILE : DIRECTORY), cleanup: async () => undefined };
   const scratch = await mkdtemp(join(tmpdir(), 'bookingdb-restore-'));
   const cleanup = () => rm(scratch, { recursive: true, force: true });
+  const prefix = m.dump.format === 'custom' ? CUSTOM_FILE : `${DIRECTORY}/`;
   try {
-    for (const f of m.files.filter((x) => x.path.startsWith(`${DIRECTORY}/`))) {
+    for (const f of m.files.filter((x) => x.path.startsWith(prefix))) {
       if (signal?.aborted) throw new Error('interrupted');
       const out = join(scratch, f.path.replace(/\.age$/, ''));
       await mkdir(dirname(out), { recursive: true, mode: 0o700 });
@@ -50,14 +44,12 @@ export async function openArchive(backupDir: string, m: BackupManifest, identiti
     await cleanup();
     throw error;
   }
-  return { format: 'directory', path: join(scratch, DIRECTORY), cleanup };
+  return { format: m.dump.format, path: join(scratch, m.dump.format === 'custom' ? CUSTOM_FILE : DIRECTORY), cleanup };
 }
 
 /** The archive's table of contents: `pg_restore --list`; entries and TABLE DATA entries counted. */
 export async function readToc(pgRestore: PgTool, archive: Archive, signal?: AbortSignal): Promise<{ entries: number; tableData: string[] }> {
-  const args = ['--list', ...(archive.path ? [archive.path] : [])];
-  const stdin = archive.path ? undefined : await archive.open!();
-  const r = await runTool(pgRestore.path, args, { env: process.env, stdin, signal });
+  const r = await runTool(pgRestore.path, ['--list', archive.path], { env: process.env, signal });
   if (r.code !== 0) {
     throw new BookingDbError('toc_unreadable', `pg_restore --list cannot read the archive: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`);
   }
@@ -80,11 +72,10 @@ export function dbnameArg(name: string): string {
  * the connection (libpqEnv) and the restore sessions' PGOPTIONS.
  */
 export async function restoreArchive(pgRestore: PgTool, archive: Archive, database: string, options: { jobs: number; env: NodeJS.ProcessEnv; clean?: boolean; signal?: AbortSignal }): Promise<{ jobs: number }> {
-  const jobs = archive.path ? Math.max(1, options.jobs) : 1;
+  const jobs = Math.max(1, options.jobs);
   const args = ['--exit-on-error', '--no-password', '-d', dbnameArg(database), ...(jobs > 1 ? ['-j', String(jobs)] : []), ...(options.clean ? ['--clean', '--if-exists'] : [])];
-  if (archive.path) args.push(archive.path);
-  const stdin = archive.path ? undefined : await archive.open!();
-  const r = await runTool(pgRestore.path, args, { env: options.env, stdin, signal: options.signal });
+  args.push(archive.path);
+  const r = await runTool(pgRestore.path, args, { env: options.env, signal: options.signal });
   if (options.signal?.aborted) throw new BookingDbError('interrupted', 'interrupted while pg_restore ran');
   if (r.code !== 0) {
     throw new BookingDbError('restore_failed', `pg_restore failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`);

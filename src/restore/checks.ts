@@ -1,12 +1,8 @@
 import type { Sql } from 'postgres';
 import type { BackupManifest } from '../backup/manifest.js';
-import { findPgTool } from '../backup/pg-tools.js';
-import { quoteIdent } from '../db/ident.js';
-import type { ConnectionTarget } from '../db/url.js';
 import { runVerification } from '../deploy/verify.js';
 import { isPgError } from '../errors.js';
-import { libpqEnv } from '../db/libpq-env.js';
-import { runTool, tail } from './run-tool.js';
+import { AMCHECK_INDEXES, countStatement } from './overlap.js';
 
 /**
  * The checks restore-verify runs on the restored scratch database. Each returns
@@ -18,18 +14,18 @@ export interface CheckOutcome {
   detail: Record<string, unknown>;
 }
 
-function splitTable(key: string): [string, string] {
-  const dot = key.indexOf('.');
-  return dot < 0 ? ['public', key] : [key.slice(0, dot), key.slice(dot + 1)];
-}
-
-/** Exact count(*) of every table the manifest counted (the pool runs them in parallel). */
-export async function compareCounts(sql: Sql, m: BackupManifest): Promise<CheckOutcome> {
+/**
+ * Exact count(*) of every table the manifest counted (the pool runs them in parallel);
+ * `early` holds the counts RestoreOverlap already took during the restore (a table's
+ * rows are final once pg_restore has built one of its indexes), which are not taken again.
+ */
+export async function compareCounts(sql: Sql, m: BackupManifest, early: ReadonlyMap<string, number> = new Map()): Promise<CheckOutcome> {
   const entries = Object.entries(m.tables).sort(([a], [b]) => a.localeCompare(b));
   const counted = await Promise.all(entries.map(async ([table, expected]) => {
-    const [schema, name] = splitTable(table);
+    const before = early.get(table);
+    if (before !== undefined) return { table, expected, actual: before };
     try {
-      const [row] = await sql.unsafe(`select count(*)::bigint::text as n from ${quoteIdent(schema)}.${quoteIdent(name)}`);
+      const [row] = await sql.unsafe(countStatement(table));
       return { table, expected, actual: Number(row.n) };
     } catch (error) {
       if (isPgError(error) && (error.code === '42P01' || error.code === '3F000')) return { table, expected, actual: null };
@@ -38,7 +34,7 @@ export async function compareCounts(sql: Sql, m: BackupManifest): Promise<CheckO
   }));
   const wrong = counted.filter((c) => c.actual !== c.expected);
   const rows = counted.reduce((s, c) => s + (c.actual ?? 0), 0);
-  const detail = { tables: counted.length, rows };
+  const detail = { tables: counted.length, rows, ...(early.size ? { duringRestore: early.size } : {}) };
   if (wrong.length === 0) return { detail };
   const list = wrong.slice(0, 5).map((c) => (c.actual === null
     ? `${c.table} is missing from the restored database (the manifest counts ${c.expected} rows)`
@@ -86,43 +82,29 @@ export async function compareMigrations(sql: Sql, m: BackupManifest): Promise<Ch
 
 /**
  * amcheck on every btree index with heapallindexed (each heap tuple is found in the
- * index): pg_amcheck with -j when it is installed, else the amcheck extension's
- * bt_index_check() index by index. Both install amcheck in the scratch database only.
+ * index): the amcheck extension's bt_index_check(), as pg_amcheck --heapallindexed runs
+ * it, on `jobs` connections at once, largest index first. amcheck is installed in the
+ * scratch database only (pg_catalog, as pg_amcheck --install-missing does). `early`:
+ * the indexes RestoreOverlap already checked during the restore, not checked again.
  */
-export async function runAmcheck(sql: Sql, target: ConnectionTarget, database: string, serverMajor: number, jobs: number, signal?: AbortSignal): Promise<CheckOutcome> {
-  let tool;
-  try {
-    tool = await findPgTool('pg_amcheck', serverMajor);
-  } catch {
-    tool = undefined;
-  }
-  if (tool) {
-    const args = ['--no-password', '--install-missing', '--heapallindexed', '-j', String(Math.max(1, jobs)),
-      '-i', '*.*', '-S', 'pg_catalog', '-S', 'pg_toast', '-S', 'information_schema', '-d', database];
-    const r = await runTool(tool.path, args, { env: libpqEnv(target, database), signal });
-    if (r.code === 0) return { detail: { tool: tool.path, version: tool.version } };
-    const out = tail(`${r.stdout}\n${r.stderr}`, 8);
-    return { problem: `pg_amcheck found a problem (exit ${r.code ?? r.signal}): ${out}`, detail: { tool: tool.path, exit: r.code } };
-  }
-  // as pg_amcheck --install-missing does: into pg_catalog, of the scratch database only
+export async function runAmcheck(sql: Sql, jobs: number, early: ReadonlySet<string> = new Set(), signal?: AbortSignal): Promise<CheckOutcome> {
   await sql`create extension if not exists amcheck with schema pg_catalog`;
-  const indexes = await sql`
-    select c.oid::regclass::text as name
-      from pg_catalog.pg_index i
-      join pg_catalog.pg_class c on c.oid = i.indexrelid
-      join pg_catalog.pg_am a on a.oid = c.relam and a.amname = 'btree'
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema') and i.indisvalid and i.indisready
-       and c.relpersistence <> 't'
-     order by 1`;
-  for (const idx of indexes) {
-    if (signal?.aborted) break;
-    try {
-      await sql`select pg_catalog.bt_index_check(${idx.name}::regclass, true)`;
-    } catch (error) {
-      if (isPgError(error)) return { problem: `index ${idx.name}: ${error.message}`, detail: { tool: 'bt_index_check', indexes: indexes.length } };
-      throw error;
+  const all = await sql.unsafe(`${AMCHECK_INDEXES} order by c.relpages desc, 1`);
+  const todo = all.map((r) => String(r.index)).filter((name) => !early.has(name));
+  const detail = { tool: 'bt_index_check', heapallindexed: true, indexes: all.length, ...(early.size ? { duringRestore: all.length - todo.length } : {}) };
+  let problem: string | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (!problem && !signal?.aborted && next < todo.length) {
+      const name = todo[next++];
+      try {
+        await sql`select pg_catalog.bt_index_check(${name}::regclass, true)`;
+      } catch (error) {
+        if (isPgError(error)) { problem ??= `index ${name}: ${error.message}`; return; }
+        throw error;
+      }
     }
-  }
-  return { detail: { tool: 'bt_index_check', indexes: indexes.length } };
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, todo.length)) }, worker));
+  return problem ? { problem, detail } : { detail };
 }

@@ -13,6 +13,7 @@ import { compareCounts, compareMigrations, runAmcheck, runBookingChecks, runPost
 import { checkFiles, checkManifestConsistency } from './files.js';
 import { libpqEnv } from '../db/libpq-env.js';
 import { resolveBackup } from './locate.js';
+import { RestoreOverlap, type OverlapResult } from './overlap.js';
 import { createScratch, dropCommand, dropScratch, lockScratch, scratchDatabaseName, scratchExists } from './scratch.js';
 import { StepFailed, StepRunner, type StepRecord } from './steps.js';
 
@@ -43,6 +44,8 @@ export interface RestoreVerifyOptions {
   /** PGOPTIONS for the restore sessions. */
   maintenanceWorkMem: string;
   maxParallelMaintenanceWorkers: number;
+  /** Count tables and amcheck indexes already final while pg_restore still runs (RestoreOverlap; default false). */
+  overlap?: boolean;
   connectTimeoutSeconds: number;
   signal?: AbortSignal;
   onStep?: (step: StepRecord) => void;
@@ -97,6 +100,7 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
   let admin: ReservedSql | undefined;
   let scratchSql: Sql | undefined;
   let archive: Archive | undefined;
+  let overlap: OverlapResult | undefined;
   let created = false;
   let leftoverDropped = false;
   const closeScratch = () => { const s = scratchSql; scratchSql = undefined; return s?.end({ timeout: 1 }).catch(() => undefined); };
@@ -140,9 +144,16 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
       await createScratch(admin, scratch);
       created = true;
       const env = libpqEnv(serverTarget, scratch, restoreOptions(o.maintenanceWorkMem, o.maxParallelMaintenanceWorkers));
-      const r = await restoreArchive(pgRestore, archive!, scratch, { jobs: o.jobs, env, signal: o.signal });
+      scratchSql = await connect({ ...serverTarget, database: scratch }, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: Math.max(2, o.jobs) });
+      const concurrent = o.overlap !== true ? undefined : new RestoreOverlap(scratchSql, new Set(Object.keys(m.tables)), o.jobs, o.signal);
+      concurrent?.start();
+      let r: { jobs: number };
+      try {
+        r = await restoreArchive(pgRestore, archive!, scratch, { jobs: o.jobs, env, signal: o.signal });
+      } finally {
+        overlap = await concurrent?.stop();
+      }
       aborted();
-      scratchSql = await connect({ ...serverTarget, database: scratch }, { connectTimeoutSeconds: o.connectTimeoutSeconds, max: 2 });
       const conn = await scratchSql.reserve();
       let privileges: string[];
       try {
@@ -150,14 +161,24 @@ export async function restoreVerify(o: RestoreVerifyOptions): Promise<RestoreVer
       } finally {
         conn.release();
       }
-      return { detail: { database: scratch, jobs: r.jobs, format: archive!.format, privileges, leftoverDropped } };
+      const during = overlap ? { duringRestore: { counted: overlap.counts.size, amchecked: overlap.checked.size, busyMs: Math.round(overlap.countMs + overlap.amcheckMs), yielded: overlap.yielded } } : {};
+      return { detail: { database: scratch, jobs: r.jobs, format: archive!.format, privileges, leftoverDropped, ...during } };
     });
     const sql = () => { aborted(); return scratchSql!; };
-    await steps.run('counts', () => compareCounts(sql(), m));
+    // counts and amcheck may have done part of their work during the restore (RestoreOverlap):
+    // their durationMs is what they took after it, detail.duringRestoreMs the busy time before
+    const early = (ms: number | undefined) => (overlap && ms ? { duringRestoreMs: Math.round(ms) } : {});
+    await steps.run('counts', async () => {
+      const c = await compareCounts(sql(), m, overlap?.counts);
+      return { ...c, detail: { ...c.detail, ...early(overlap?.countMs) } };
+    });
     await steps.run('verify', () => runPostDeployChecks(sql(), o.rolePrefix));
     await steps.run('booking-checks', () => runBookingChecks(sql()));
     await steps.run('migrations', () => compareMigrations(sql(), m));
-    await steps.run('amcheck', async () => runAmcheck(sql(), serverTarget, scratch, major, o.jobs, o.signal));
+    await steps.run('amcheck', async () => {
+      const c = await runAmcheck(sql(), o.jobs, overlap?.checked, o.signal);
+      return { ...c, detail: { ...c.detail, ...early(overlap?.amcheckMs) } };
+    });
     aborted();
   } catch (error) {
     if (!(error instanceof StepFailed)) {

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // In one run, on the same server: `bookingdb restore-verify` (checksums, restore into a
 // scratch database, exact counts, sql/verify, booking checks, migrations, amcheck, drop)
-// against a plain `pg_restore` of the same custom-format backup into a new database
+// against a plain `createdb` + `pg_restore` of the same custom-format backup into a new database
 // (pg_restore's defaults: one job, the server's maintenance_work_mem). Rounds alternate
 // plain / custom / directory so a busy machine hurts each alike; medians and ratios.
 //
-//   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups]
+//   node test/bench/restore-verify-vs-pgrestore.mjs DATABASE_URL [--runs 3] [--jobs 2] [--dir /tmp/bk-restore/backups] [--compare-overlap] [--custom-only] [--keep-backups]
+//
+// The plain baseline is what an operator types: createdb + pg_restore -d (both timed).
+// --compare-overlap adds a restore-verify --overlap round (counts and amcheck of each table
+// during the restore, as soon as pg_restore has finished the table).
 //
 // The backups are made like test/restore/fixture.ts: pg_dump -Fc and -Fd -j JOBS in an
 // exported REPEATABLE READ snapshot, the row counts in the same snapshot, a manifest per
@@ -76,8 +80,8 @@ async function makeBackup(format) {
 async function plainRestore(b) {
   const admin = postgres(url, { max: 1, onnotice: () => undefined });
   const name = `${db}_plain_${randomBytes(3).toString('hex')}`;
+  const t = performance.now(); // what an operator types: createdb (this CREATE DATABASE) + pg_restore -d
   await admin.unsafe(`create database "${name}" template template0`);
-  const t = performance.now();
   const r = spawnSync(pgRestore.path, ['-d', name, join(b.path, 'dump.pgdump')], { env, encoding: 'utf8' });
   const ms = performance.now() - t;
   await admin.unsafe(`drop database "${name}" with (force)`);
@@ -86,33 +90,44 @@ async function plainRestore(b) {
   return { ms };
 }
 
-function restoreVerify(b) {
+function restoreVerify(b, extra = []) {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [bin, 'restore-verify', '--dir', root, '--backup', b.id, '--jobs', String(jobs), '--json', '--database-url', url], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'restore-verify', '--dir', root, '--backup', b.id, '--jobs', String(jobs), '--json', '--database-url', url, ...extra], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
   const wall = performance.now() - t;
   if (r.status !== 0) throw new Error(`restore-verify exit ${r.status}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout);
-  return { ms: wall, totalMs: doc.verdict.totalMs, steps: Object.fromEntries(doc.verdict.steps.map((s) => [s.name, s.durationMs])) };
+  // durationMs of counts and amcheck is what they took after the restore; duringRestoreMs what they did while it ran
+  const during = Object.fromEntries(doc.verdict.steps.filter((s) => s.detail?.duringRestoreMs).map((s) => [s.name, s.detail.duringRestoreMs]));
+  return { ms: wall, totalMs: doc.verdict.totalMs, steps: Object.fromEntries(doc.verdict.steps.map((s) => [s.name, s.durationMs])), during };
 }
 
 mkdirSync(root, { recursive: true });
 const custom = await makeBackup('custom');
-const directory = await makeBackup('directory');
-const results = { plain: [], custom: [], directory: [] };
+const withDirectory = !process.argv.includes('--custom-only');
+const directory = withDirectory ? await makeBackup('directory') : null;
+const compareOverlap = process.argv.includes('--compare-overlap');
+const results = { plain: [], custom: [], ...(withDirectory ? { directory: [] } : {}), ...(compareOverlap ? { overlap: [] } : {}) };
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 for (let i = 0; i < runs; i++) {
   results.plain.push(await plainRestore(custom));
-  console.log(`round ${i + 1}: plain pg_restore ${(results.plain.at(-1).ms / 1000).toFixed(1)} s`);
+  console.log(`round ${i + 1}: plain pg_restore ${(results.plain.at(-1).ms / 1000).toFixed(1)} s (load ${load()})`);
   results.custom.push(restoreVerify(custom));
-  console.log(`round ${i + 1}: restore-verify custom ${(results.custom.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.custom.at(-1).steps)}`);
+  console.log(`round ${i + 1}: restore-verify custom ${(results.custom.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.custom.at(-1).steps)} during restore ${JSON.stringify(results.custom.at(-1).during)} (load ${load()})`);
+  if (compareOverlap) {
+    // the same verification with the counts and amcheck started during the restore (--overlap)
+    results.overlap.push(restoreVerify(custom, ['--overlap']));
+    console.log(`round ${i + 1}: restore-verify custom --overlap ${(results.overlap.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.overlap.at(-1).steps)} during restore ${JSON.stringify(results.overlap.at(-1).during)} (load ${load()})`);
+  }
+  if (!withDirectory) continue;
   results.directory.push(restoreVerify(directory));
-  console.log(`round ${i + 1}: restore-verify directory ${(results.directory.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.directory.at(-1).steps)}`);
+  console.log(`round ${i + 1}: restore-verify directory ${(results.directory.at(-1).ms / 1000).toFixed(1)} s ${JSON.stringify(results.directory.at(-1).steps)} during restore ${JSON.stringify(results.directory.at(-1).during)} (load ${load()})`);
 }
 const plain = median(results.plain.map((r) => r.ms));
 console.log(`\nmedians of ${runs} rounds (jobs ${jobs}):`);
-console.log(`  plain pg_restore (custom, 1 job):  ${(plain / 1000).toFixed(1)} s`);
-for (const k of ['custom', 'directory']) {
+console.log(`  plain createdb + pg_restore (custom, 1 job):  ${(plain / 1000).toFixed(1)} s`);
+for (const k of Object.keys(results).filter((x) => x !== 'plain')) {
   const wall = median(results[k].map((r) => r.ms));
   const steps = Object.keys(results[k][0].steps).map((s) => `${s} ${(median(results[k].map((r) => r.steps[s])) / 1000).toFixed(1)}`).join(', ');
   console.log(`  restore-verify ${k.padEnd(9)}: ${(wall / 1000).toFixed(1)} s wall (verdict total ${(median(results[k].map((r) => r.totalMs)) / 1000).toFixed(1)} s) = ${(wall / plain).toFixed(2)}x plain; steps (s): ${steps}`);
 }
-if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); rmSync(directory.path, { recursive: true }); }
+if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); if (directory) rmSync(directory.path, { recursive: true }); }

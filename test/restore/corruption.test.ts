@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { openSync, readFileSync, readSync, closeSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -50,6 +51,38 @@ describe('restore-verify: damaged backups, interruption; restore', async () => {
     const data = directory.manifest.files.find((f) => /^dump\/\d+\.dat/.test(f.path))!;
     rmSync(join(missing.path, data.path));
     await failsNaming(missing, directory.id, 'files', new RegExp(`${data.path.replace('.', '\\.')} is missing`));
+  });
+
+  // damage the checksums cannot see (the manifest re-signed to match): pg_restore itself,
+  // reading the custom file with -j 2, must refuse it, and the scratch database still goes
+  function resign(copy: { path: string }, file: string): void {
+    const mPath = join(copy.path, 'manifest.json');
+    const m = JSON.parse(readFileSync(mPath, 'utf8'));
+    const data = readFileSync(join(copy.path, file));
+    const files = m.files.map((f: { path: string }) => (f.path === file ? { ...f, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') } : f));
+    writeFileSync(mPath, JSON.stringify({ ...m, files, bytes: files.reduce((n: number, f: { bytes: number }) => n + f.bytes, 0) }));
+  }
+
+  it('a flipped byte or a truncation behind a re-signed manifest fails the parallel custom-format restore, and no scratch database survives', async () => {
+    const flipped = copyBackup(custom.path, custom.id);
+    // in the compressed data of the last TABLE DATA block (the file's middle of a small dump is
+    // schema text, where a changed byte can restore without error: only the checksum sees that)
+    flipByte(join(flipped.path, 'dump.pgdump'), custom.manifest.files[0].bytes - 8);
+    resign(flipped, 'dump.pgdump');
+    const r = await restoreVerify(db, flipped.root, custom.id, ['--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.verdict.failedStep).toBe('restore');
+    expect(doc.verdict.message).toMatch(/^pg_restore failed: /);
+    expect(await scratchDatabases(db, custom.id)).toEqual([]);
+
+    const truncated = copyBackup(custom.path, custom.id);
+    truncateSync(join(truncated.path, 'dump.pgdump'), Math.floor(custom.manifest.files[0].bytes * 0.7));
+    resign(truncated, 'dump.pgdump');
+    const t = await restoreVerify(db, truncated.root, custom.id, ['--json']);
+    expect(t.code, t.stderr).toBe(1);
+    expect(JSON.parse(t.stdout).verdict.failedStep).toMatch(/^(toc|restore)$/);
+    expect(await scratchDatabases(db, custom.id)).toEqual([]);
   });
 
   it('an edited manifest fails the manifest step naming manifest.json; counts that disagree fail the counts step naming the table', async () => {

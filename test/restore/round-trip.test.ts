@@ -36,6 +36,8 @@ describe('restore-verify: round trip', async () => {
     expect(doc.verdict.result).toBe('passed');
     expect(doc.verdict.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual([
       'manifest:ok', 'files:ok', 'toc:ok', 'restore:ok', 'counts:ok', 'verify:ok', 'booking-checks:ok', 'migrations:ok', 'amcheck:ok', 'drop:skipped']);
+    // the custom file is read by pg_restore -j 2 (not streamed through one job)
+    expect(doc.verdict.steps.find((s: { name: string }) => s.name === 'restore').detail).toMatchObject({ jobs: 2, format: 'custom' });
     const scratch = scratchDatabaseName(db.name, b.id);
     expect(doc.dropCommand).toBe(`DROP DATABASE ${scratch} WITH (FORCE);`);
     const restored = pool(withDatabase(adminUrl(), scratch), 1);
@@ -66,25 +68,26 @@ describe('restore-verify: round trip', async () => {
     expect(JSON.parse(readFileSync(join(b.path, 'manifest.json'), 'utf8'))).toEqual(b.manifest);
   });
 
-  it('passes on an encrypted directory-format backup (decrypted into a private directory, pg_restore -j) and drops its scratch database', async () => {
+  it('passes on an encrypted directory-format backup (decrypted into a private directory, pg_restore -j; --overlap) and drops its scratch database', async () => {
     const identity = await generateIdentity();
     const keyFile = join(scratchDir(), 'backup.key');
     writeFileSync(keyFile, `# created: test\n# public key: ${await identityToRecipient(identity)}\n${identity}\n`, { mode: 0o600 });
     const b = await makeBackup(db.url, root, { format: 'directory', encryptTo: [await identityToRecipient(identity)] });
     expect(b.manifest.files.every((f) => f.path.startsWith('dump/') && f.path.endsWith('.age'))).toBe(true);
-    const r = await restoreVerify(db, root, b.id, ['--identity-file', keyFile]);
+    const r = await restoreVerify(db, root, b.id, ['--identity-file', keyFile, '--overlap']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`backup ${b.id} passed restore-verify in [0-9.]+ s \\(the measured RTO\\)`));
     expect(await scratchDatabases(db, b.id)).toEqual([]);
   }, 120_000);
 
-  it('passes on an encrypted custom-format backup (streamed into pg_restore); a wrong or missing identity fails clearly', async () => {
+  it('passes on an encrypted custom-format backup (decrypted once into a private file, pg_restore -j 2); a wrong or missing identity fails clearly', async () => {
     const identity = await generateIdentity();
     const keyFile = join(scratchDir(), 'backup.key');
     writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
     const encryptedCustom = await makeBackup(db.url, root, { encryptTo: [await identityToRecipient(identity)] });
-    const ok = await restoreVerify(db, root, encryptedCustom.id, ['--identity-file', keyFile]);
+    const ok = await restoreVerify(db, root, encryptedCustom.id, ['--identity-file', keyFile, '--json']);
     expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).verdict.steps.find((s: { name: string }) => s.name === 'restore').detail).toMatchObject({ jobs: 2, format: 'custom' });
 
     // a key of someone else: one clear line, exit 1, nothing left behind
     const other = await generateIdentity();

@@ -48,10 +48,16 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A step that also worked during the restore says so: its duration is what it added after it. */
+function duration(s: { durationMs: number; detail?: Record<string, unknown> }): string {
+  const during = Number(s.detail?.duringRestoreMs ?? 0);
+  return during > 0 ? `${seconds(s.durationMs)} (+${seconds(during)} during restore)` : seconds(s.durationMs);
+}
+
 function summarise(detail: Record<string, unknown> | undefined): string {
   if (!detail) return '';
   return Object.entries(detail)
-    .filter(([k, v]) => k !== 'error' && v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+    .filter(([k, v]) => k !== 'error' && k !== 'duringRestoreMs' && v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ').slice(0, 90);
 }
@@ -61,8 +67,9 @@ export function registerRestoreVerify(program: Command): void {
     .description('prove a backup restorable: checksums, restore into a scratch database, row counts, verification, amcheck; records the verdict')
     .option('--dir <dir>', 'backup directory (default: config backup.dir, else ./backups)')
     .option('--backup <id>', 'backup id, or latest (default latest)')
-    .option('--jobs <n>', 'pg_restore and pg_amcheck jobs (directory format and unencrypted custom format; default 2 to 4 by CPUs)')
+    .option('--jobs <n>', 'pg_restore jobs and amcheck connections (default 2 to 4 by CPUs)')
     .option('--maintenance-work-mem <size>', 'maintenance_work_mem of the restore sessions (default 1GB)')
+    .option('--overlap', 'start the row counts and amcheck of each table while pg_restore still runs, as soon as it has finished the table (off by default: no net gain measured on 2 cores)')
     .option('--keep', 'leave the scratch database for inspection (prints how to drop it)')
     .option('--target-url <url>', 'server for the scratch database (default: the source database\'s server)')
     .option('--identity-file <file>', 'age identity (age-keygen output) of an encrypted backup')
@@ -84,14 +91,16 @@ export function registerRestoreVerify(program: Command): void {
       const { restoreVerify } = await import('../../restore/verify.js');
       const result = await withSignals(ctx, 'dropping the scratch database', (signal) => restoreVerify({
         dir, backup: opts.backup ?? 'latest', keep: Boolean(opts.keep), source: target.connection, scratchServer, identities,
+        overlap: opts.overlap === true,
         rolePrefix: ctx.settings.rolePrefix, connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, signal, ...tuning,
         onStep: (s) => ctx.out.info(`${s.name}: ${s.status} (${s.durationMs} ms)${s.status === 'failed' && s.detail?.error ? `: ${String(s.detail.error)}` : ''}`),
       }));
       const v = result.verdict;
       if (result.verdictWriteError) ctx.out.warn(`could not write verify.json beside the manifest: ${result.verdictWriteError}`);
       await ctx.out.result({ ok: v.result === 'passed', ...result }, async () => [
-        await renderTable(['step', 'status', 'duration', 'detail'], v.steps.map((s) => [s.name, s.status, s.status === 'skipped' ? '' : seconds(s.durationMs), s.status === 'failed' ? String(s.detail?.error ?? '').slice(0, 90) : summarise(s.detail)])),
+        await renderTable(['step', 'status', 'duration', 'detail'], v.steps.map((s) => [s.name, s.status, s.status === 'skipped' ? '' : duration(s), s.status === 'failed' ? String(s.detail?.error ?? '').slice(0, 90) : summarise(s.detail)])),
         `backup ${v.backupId} ${v.result} restore-verify in ${seconds(v.totalMs)} (the measured RTO), scratch database ${v.target}; ops.runs #${result.runId}`,
+        ...(v.steps.some((s) => Number(s.detail?.duringRestoreMs ?? 0) > 0) ? ['the total is wall time: counts and amcheck also ran during the restore (their "during restore" time overlaps it)'] : []),
         ...(result.dropCommand ? [`kept the scratch database; drop it when done: psql -c '${result.dropCommand}'`] : []),
       ].join('\n'));
       if (v.result === 'passed') return ExitCode.ok;
