@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDatabaseUrl, redactSecrets, redactUrl } from '../../src/db/url.js';
+import { seededRandom } from '../../src/bench/offers.js';
 
 /**
  * Property test of the redactor: thousands of random passwords over the whole
@@ -8,18 +9,7 @@ import { parseDatabaseUrl, redactSecrets, redactUrl } from '../../src/db/url.js'
  * with the userinfo (or just the password) replaced: no part of the password, not
  * even its tail after an `@`, may survive. Seeded, so a failure reproduces.
  */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = mulberry32(0xb00c1d6);
+const random = seededRandom(0xb00c1d6);
 const printable = (n: number) => Array.from({ length: n }, () => String.fromCharCode(0x20 + Math.floor(random() * 95))).join('');
 /** Biased towards the characters that break URL parsing: @ / : ? # % space and quotes. */
 const nasty = '@/:?#% "\'\\&=+;[]';

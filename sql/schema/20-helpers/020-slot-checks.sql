@@ -204,15 +204,19 @@ $$;
 -- dirtied 3.5-7 pages and wrote 20-27 kB of WAL, mostly full-page images after each
 -- checkpoint; with these ids 1.1 pages and 7 kB). Still unguessable (74 random bits);
 -- the id does show when the booking was made, as its created_at does. The columns'
--- default stays gen_random_uuid() for rows inserted without an id. book() inlines the
--- same expression on its hot path.
+-- default stays gen_random_uuid() for rows inserted without an id.
+-- The one function here without a pinned search_path, on purpose: a LANGUAGE sql
+-- function with a SET clause is never inlined, and this one sits on book()'s hot path,
+-- where the planner now pastes the expression into the calling INSERT (no function
+-- call, no GUC save/restore). It does not need the pin: every function, operator and
+-- type in it is schema-qualified, it is not SECURITY DEFINER, and only functions that
+-- pin their own search_path may call it (EXECUTE is revoked from PUBLIC and the app).
 CREATE OR REPLACE FUNCTION booking._new_id()
   RETURNS uuid
   LANGUAGE sql
   VOLATILE
-  SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT pg_catalog.encode(pg_catalog.set_bit(pg_catalog.set_bit(pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint), 3), 1, 6), 52, 1), 53, 1), 'hex')::uuid
+  SELECT pg_catalog.encode(pg_catalog.set_bit(pg_catalog.set_bit(pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), pg_catalog.substr(pg_catalog.int8send(CAST(pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000) AS pg_catalog.int8)), 3), 1, 6), 52, 1), 53, 1), 'hex')::pg_catalog.uuid
 $$;
 
 -- Inserts a booking row (pending when p_hold_expires_at is set, else confirmed) and

@@ -209,16 +209,16 @@ BEGIN
     -- The lock then covers only the overlap check, the allocation and the customer's
     -- last_booking_at (a row other lock holders update too, so it stays under the lock).
     v_hold_until := CASE WHEN p_hold IS NULL THEN NULL ELSE LEAST(pg_catalog.now() + p_hold, p_starts_at) END;
-    -- booking._insert_booking_row (no key: nothing to conflict on), with the id of
-    -- booking._new_id() (time-ordered; its expression inline)
-    v_id := pg_catalog.encode(pg_catalog.set_bit(pg_catalog.set_bit(pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint), 3), 1, 6), 52, 1), 53, 1), 'hex')::uuid;
+    -- booking._insert_booking_row (no key: nothing to conflict on); booking._new_id()
+    -- is inlined by the planner (a plain SQL function)
     INSERT INTO booking.bookings
            (id, tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
             idempotency_key, price_cents, currency)
-    VALUES (v_id, p_tenant_id, p_customer_id, p_service_id, p_resource_id,
+    VALUES (booking._new_id(), p_tenant_id, p_customer_id, p_service_id, p_resource_id,
             CASE WHEN v_hold_until IS NULL THEN 'confirmed' ELSE 'pending' END,
             pg_catalog.tstzrange(p_starts_at, p_starts_at + s.duration), v_hold_until,
-            NULL, s.price_cents, s.currency);
+            NULL, s.price_cents, s.currency)
+    RETURNING id INTO v_id;
     -- ops.write_audit
     INSERT INTO ops.audit_log (tenant_id, action, entity, entity_id, actor, details)
     VALUES (p_tenant_id, 'booking.book', 'booking', v_id, session_user::text,
@@ -249,10 +249,9 @@ BEGIN
       END IF;
       PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, v_tz, v_lo, v_hi, v_in_way.starts, v_in_way.ends);
     END LOOP;
-    -- booking._allocate (the id as booking._new_id() makes it)
+    -- booking._allocate
     INSERT INTO booking.booking_allocations (id, tenant_id, booking_id, resource_id, blocked, hold_expires_at)
-    VALUES (pg_catalog.encode(pg_catalog.set_bit(pg_catalog.set_bit(pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint), 3), 1, 6), 52, 1), 53, 1), 'hex')::uuid,
-            p_tenant_id, v_id, p_resource_id, v_blocked, v_hold_until);
+    VALUES (booking._new_id(), p_tenant_id, v_id, p_resource_id, v_blocked, v_hold_until);
     UPDATE booking.customers cu
        SET last_booking_at = p_starts_at
      WHERE cu.tenant_id = p_tenant_id AND cu.id = p_customer_id
