@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { access, constants, readdir } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { access, constants, readdir, realpath } from 'node:fs/promises';
+import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { preconditionError } from '../errors.js';
 
@@ -11,6 +11,12 @@ const run = promisify(execFile);
  * says: on PATH, or under /usr/lib/postgresql/<major>/bin, newest major first; the first
  * whose major version is at least `minMajor` (the server's) wins. None is exit 4 naming
  * the Debian package to install.
+ *
+ * Debian's /usr/bin/pg_dump is postgresql-common's pg_wrapper, a Perl script that picks
+ * a /usr/lib/postgresql/<major>/bin binary and execs it (about 80 ms per start here, and
+ * it reports that binary's version). When the versioned binary of the same major is
+ * there too, that one is used: the same program without the Perl start. The candidates
+ * are probed at once (`--version`), not one after another.
  */
 export type PgToolName = 'pg_dump' | 'pg_restore' | 'pg_amcheck' | 'psql' | 'pg_basebackup';
 
@@ -22,6 +28,20 @@ export interface PgTool {
   major: number;
 }
 
+interface Candidate {
+  path: string;
+  /** the path is Debian's pg_wrapper (a symlink to it, or it), which execs a versioned binary */
+  wrapper: boolean;
+}
+
+async function isWrapper(path: string): Promise<boolean> {
+  try {
+    return basename(await realpath(path)) === 'pg_wrapper';
+  } catch {
+    return false;
+  }
+}
+
 async function executable(path: string): Promise<boolean> {
   try {
     await access(path, constants.X_OK);
@@ -31,7 +51,7 @@ async function executable(path: string): Promise<boolean> {
   }
 }
 
-async function candidates(name: string): Promise<string[]> {
+async function candidates(name: string): Promise<Candidate[]> {
   const found: string[] = [];
   for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
     const path = join(dir, name);
@@ -46,7 +66,8 @@ async function candidates(name: string): Promise<string[]> {
   } catch {
     // no /usr/lib/postgresql: PATH only
   }
-  return [...new Set(found)];
+  const unique = [...new Set(found)];
+  return Promise.all(unique.map(async (path) => ({ path, wrapper: await isWrapper(path) })));
 }
 
 /** `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` -> "15.18" */
@@ -63,14 +84,20 @@ export async function toolVersion(path: string): Promise<string | undefined> {
   }
 }
 
-/** Every usable copy of the program, newest major first. */
+/**
+ * Every usable copy of the program, newest major first; within a major, the real
+ * binaries in PATH order, then the pg_wrappers.
+ */
 export async function listPgTools(name: PgToolName): Promise<PgTool[]> {
-  const tools: PgTool[] = [];
-  for (const path of await candidates(name)) {
-    const version = await toolVersion(path);
-    if (version) tools.push({ name, path, version, major: Number(version.split('.')[0]) });
-  }
-  return tools.sort((a, b) => b.major - a.major);
+  const found = await candidates(name);
+  const versions = await Promise.all(found.map((c) => toolVersion(c.path)));
+  const tools: (PgTool & { wrapper: boolean; order: number })[] = [];
+  found.forEach((c, order) => {
+    const version = versions[order];
+    if (version) tools.push({ name, path: c.path, version, major: Number(version.split('.')[0]), wrapper: c.wrapper, order });
+  });
+  tools.sort((a, b) => b.major - a.major || Number(a.wrapper) - Number(b.wrapper) || a.order - b.order);
+  return tools.map(({ name: n, path, version, major }) => ({ name: n, path, version, major }));
 }
 
 export async function findPgTool(name: PgToolName, minMajor: number): Promise<PgTool> {
