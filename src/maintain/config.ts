@@ -12,7 +12,7 @@ import { MAINTAIN_DEFAULTS as D } from './defaults.js';
  *     "vacuum": { "deadRatio": 0.1, "minDeadTuples": 1000, "analyzeRatio": 0.1, "freezeAge": 100000000,
  *                 "costDelayMs": 2, "costLimit": 200 },
  *     "reindex": { "bloatRatio": 2, "minSizeMb": 10 }, "idleSessions": { "idleThresholdSeconds": 600 },
- *     "retention": { "months": 24, "batchSize": 1000 } }
+ *     "retention": { "months": 24, "batchSize": 1000 }, "refresh": { "pauseRatio": 2, "tenantTimeoutMs": 300000 } }
  */
 export const maintainConfigSchema = z.strictObject({
   /** lock_timeout of every statement a task runs that takes a lock. */
@@ -39,6 +39,12 @@ export const maintainConfigSchema = z.strictObject({
     batchSize: z.number().int().min(1).max(100_000).default(D.retention.batchSize)
       .describe('customers per transaction (default 1000)'),
   }).prefault({}).describe('the retention task (GDPR anonymisation)'),
+  refresh: z.strictObject({
+    pauseRatio: z.number().min(0).max(20).default(D.refresh.pauseRatio)
+      .describe('after staging one tenant\'s reporting rows, pause this many times as long as that took (default 2: the staging uses at most a third of one core); 0 runs unpaced'),
+    tenantTimeoutMs: z.number().int().min(1000).max(86_400_000).default(D.refresh.tenantTimeoutMs)
+      .describe('statement_timeout of staging one tenant\'s rows of one view (default 300000)'),
+  }).prefault({}).describe('the refresh task'),
   vacuum: z.strictObject({
     deadRatio: z.number().min(0).max(1).default(D.vacuum.deadRatio)
       .describe('VACUUM (ANALYZE) a table whose dead tuples are this share of its live + dead tuples (default 0.1)'),

@@ -12,6 +12,7 @@ export const MAINTAIN_DEFAULTS = {
   reindex: { bloatRatio: 2, minSizeMb: 10, exclusionBloatRatio: 3.6, indexTimeoutMs: 3_600_000 },
   idleSessions: { idleThresholdSeconds: 600 },
   retention: { months: 24, batchSize: 1000 },
+  refresh: { pauseRatio: 2, tenantTimeoutMs: 300_000 },
 } as const;
 
 export interface MaintainSettings {
@@ -23,4 +24,5 @@ export interface MaintainSettings {
   reindex: { bloatRatio: number; minSizeMb: number; exclusionBloatRatio: number; indexTimeoutMs: number };
   idleSessions: { idleThresholdSeconds: number };
   retention: { months: number; batchSize: number };
+  refresh: { pauseRatio: number; tenantTimeoutMs: number };
 }

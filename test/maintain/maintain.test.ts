@@ -41,7 +41,7 @@ describe('maintain: selection and config', () => {
       lockTimeoutMs: 2000, lockAttempts: 3, partitions: { monthsAhead: 3, retentionMonths: 13 }, prune: { runsRetentionDays: 90 }, retention: { months: 24, batchSize: 1000 },
       vacuum: { deadRatio: 0.1, minDeadTuples: 1000, analyzeRatio: 0.1, freezeAge: 100_000_000, tableTimeoutMs: 3_600_000, costDelayMs: 2, costLimit: 200 },
       reindex: { bloatRatio: 2, minSizeMb: 10, exclusionBloatRatio: 3.6, indexTimeoutMs: 3_600_000 },
-      idleSessions: { idleThresholdSeconds: 600 },
+      idleSessions: { idleThresholdSeconds: 600 }, refresh: { pauseRatio: 2, tenantTimeoutMs: 300_000 },
     });
     const bad = maintainConfigSchema.safeParse({ partitions: { monthAhead: 2 } });
     expect(bad.success).toBe(false);

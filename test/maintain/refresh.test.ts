@@ -163,7 +163,9 @@ describe('maintain refresh', () => {
     const u = new URL(db.url);
     u.username = name;
     u.password = 'maint-pw-1';
-    const owner = postgres(u.toString(), { max: 1, onnotice: () => undefined });
+    // a pool as maintain's (which has 5): staging a tenant holds one connection while
+    // the lock-wait watcher polls from another
+    const owner = postgres(u.toString(), { max: 3, onnotice: () => undefined });
     try {
       const detail = await refreshTask.run(context(owner));
       expect((detail.views as Array<{ status: string }>).map((v) => v.status)).toEqual(['refreshed', 'refreshed']);
@@ -278,5 +280,105 @@ describe('maintain refresh', () => {
     } finally {
       await db.sql.unsafe(`grant temporary on database "${db.name}" to bookingdb_ops`);
     }
+  });
+});
+
+describe('maintain refresh: staged one tenant at a time, paced', () => {
+  const tenantsOfStage = async (table: string) =>
+    (await db.sql.unsafe(`select count(distinct tenant_id)::int as n from ops.${table}`))[0].n as number;
+
+  it('stages every tenant, pausing pauseRatio times as long as each took (never after the last); 0 does not pause', async () => {
+    const [{ n: tenants }] = await db.sql`select count(*)::int as n from booking.tenants`;
+    expect(tenants).toBeGreaterThanOrEqual(2);
+    const paced = await refreshTask.run(context(db.sql, { options: { pauseRatio: 1 } }));
+    for (const v of paced.views as Array<{ stagedTenants: number; tenants: number; stageMs: number; pausedMs: number }>) {
+      expect(v).toMatchObject({ stagedTenants: tenants, tenants });
+      expect(v.pausedMs).toBeGreaterThan(0);
+      expect(v.pausedMs).toBeLessThanOrEqual(v.stageMs); // ratio 1, and no pause after the last tenant
+    }
+    expect(paced.pauseRatio).toBe(1);
+    const unpaced = await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    expect((unpaced.views as Array<{ pausedMs: number }>).map((v) => v.pausedMs)).toEqual([0, 0]);
+    // every tenant with rows in the views has its rows in the stage, and only those
+    expect(await tenantsOfStage('reporting_daily_utilisation_stage')).toBe(tenants);
+    const [d] = await db.sql`select (select count(*) from reporting.daily_bookings)::int as view,
+        (select count(*) from ops.reporting_daily_bookings_stage)::int as stage`;
+    expect(d.view).toBe(d.stage);
+  });
+
+  it('stops staging at the deadline; the view is refreshed from what is staged and the rest keep their rows', async () => {
+    await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    const stagedAt = async () => new Map((await db.sql`select tenant_id, min(staged_at) as at from ops.reporting_daily_bookings_stage group by 1`)
+      .map((r) => [String(r.tenant_id), (r.at as Date).getTime()]));
+    const before = await stagedAt();
+    const ctx = context(db.sql, { options: { pauseRatio: 1000 }, deadline: Date.now() + 300 }); // any pause runs into the deadline
+    const detail = await refreshTask.run(ctx);
+    const views = detail.views as Array<{ status: string; stagedTenants?: number; tenants?: number }>;
+    expect(views[0].status).toBe('refreshed');
+    expect(views[0].stagedTenants).toBe(1); // the pause after the first tenant runs into the deadline
+    expect(views[0].tenants).toBeGreaterThan(1);
+    expect(views[1].status).toBe('not-started');
+    const after = await stagedAt();
+    const [first] = await db.sql`select t.id from ops.reporting_tenants() as t(id) limit 1`;
+    for (const [tenant, at] of after) {
+      if (tenant === String(first.id)) expect(at).toBeGreaterThan(before.get(tenant)!); // staged again
+      else expect(at).toBe(before.get(tenant)); // not staged again: kept its rows
+    }
+  });
+
+  it('a tenant whose staging cannot get its lock keeps its previous rows and is named; the view is still refreshed', async () => {
+    await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    const before = await bookingsOf(b.tenantId);
+    const blocker = pool(db.url, 1);
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => { locked = r; });
+    const blockerTx = blocker.begin(async (tx) => {
+      // SHARE conflicts with the ROW EXCLUSIVE the staging's DELETE and INSERT take; the
+      // REFRESH reads the stage (ACCESS SHARE) and is not blocked
+      await tx.unsafe('lock table ops.reporting_daily_bookings_stage in share mode');
+      locked();
+      await released;
+    });
+    await Promise.race([isLocked, blockerTx]);
+    try {
+      const error = await refreshTask.run(context(db.sql, { lockTimeoutMs: 100, lockAttempts: 1, options: { pauseRatio: 0 } })).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(BookingDbError);
+      expect((error as BookingDbError).code).toBe('skipped');
+      expect((error as BookingDbError).message).toMatch(/kept their previous rows: reporting\.daily_bookings of tenant [0-9a-f-]{36}: .*no lock within 100 ms.*lock table ops\.reporting_daily_bookings_stage in share mode/);
+      const views = (error as BookingDbError).details?.views as Array<{ status: string; stagedTenants: number; unstaged?: unknown[] }>;
+      expect(views.map((v) => [v.status, v.stagedTenants === 0, Boolean(v.unstaged)])).toEqual([['refreshed', true, true], ['refreshed', false, false]]);
+      expect(await bookingsOf(b.tenantId)).toEqual(before);
+    } finally {
+      release();
+      await blockerTx;
+      await blocker.end();
+    }
+  });
+
+  it('a new tenant appears in the views at the next refresh, and a deleted one leaves them', async () => {
+    const c = await createTenant(db.sql, { tz: 'Europe/Lisbon', resources: 1 });
+    await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    const count = async () => (await db.sql`select count(*)::int as n from reporting.daily_utilisation where tenant_id = ${c.tenantId}`)[0].n;
+    expect(await count()).toBe(121);
+    await db.sql`delete from booking.tenants where id = ${c.tenantId}`;
+    const [gone] = await db.sql`select count(*)::int as n from ops.reporting_daily_utilisation_stage where tenant_id = ${c.tenantId}`;
+    expect(gone.n).toBe(0); // ON DELETE CASCADE
+    await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    expect(await count()).toBe(0);
+  });
+
+  it('ops.refresh_reporting_view called by hand stages every tenant first; with p_restage false it only refreshes', async () => {
+    const apiB = bookingApi(app, b.tenantId);
+    await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
+    const before = await bookingsOf(b.tenantId);
+    await apiB.book({ service: b.services.cut, resource: b.resources[0], customer: b.customers[0], start: at(day2, '10:00', '-03:00') });
+    await db.sql`select * from ops.refresh_reporting_view('daily_bookings', false)`;
+    expect(await bookingsOf(b.tenantId)).toEqual(before);
+    await db.sql`select * from ops.refresh_reporting_view('daily_bookings')`;
+    const after = await bookingsOf(b.tenantId);
+    expect(after.find((r) => r.day === day2)!.bookings).toBe(before.find((r) => r.day === day2)!.bookings + 1);
+    expect((await pgError(db.sql`select ops.reporting_stage_tenant('nope', ${b.tenantId})`)).code).toBe('BK003');
   });
 });

@@ -2,7 +2,9 @@
 -- reporting.daily_utilisation: per tenant, local day and resource kind, the working
 -- minutes of the tenant's active resources of that kind against the minutes booked on
 -- them. Cross-tenant materialized view owned by bookingdb_ops (see 010-daily-bookings.sql
--- for why); counts only, no PII. Refreshed CONCURRENTLY by `maintain --only refresh`.
+-- for why); counts only, no PII. Refreshed CONCURRENTLY by `maintain --only refresh`,
+-- from ops.reporting_daily_utilisation_stage, which ops.reporting_stage_daily_utilisation
+-- (tenant) fills one tenant at a time (see 010-daily-bookings.sql for how and why).
 --
 -- Window: local days today - 90 .. today + 30 of each location, one row per day for
 --      every tenant and kind with an active resource (days without hours included).
@@ -25,14 +27,27 @@
 --      are computed once (MATERIALIZED); only the time off that can overlap the window
 --      is joined; resource counts per day come from the resources, not the expansion.
 -- Resources inactive at the time of the refresh are not counted.
-DROP MATERIALIZED VIEW IF EXISTS reporting.daily_utilisation;
-CREATE MATERIALIZED VIEW reporting.daily_utilisation AS
+CREATE OR REPLACE FUNCTION ops.reporting_stage_daily_utilisation(p_tenant_id uuid)
+  RETURNS bigint
+  LANGUAGE plpgsql
+  VOLATILE
+  SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET work_mem = '64MB'
+  SET max_parallel_workers_per_gather = 0
+AS $fn$
+DECLARE
+  v_rows bigint;
+BEGIN
+  DELETE FROM ops.reporting_daily_utilisation_stage s WHERE s.tenant_id = p_tenant_id;
+  INSERT INTO ops.reporting_daily_utilisation_stage (tenant_id, day, resource_kind, resources, working_minutes, booked_minutes,
+                                                       utilisation, staged_at)
 WITH res AS MATERIALIZED (
   SELECT r.tenant_id, r.id AS resource_id, r.kind, l.timezone AS tz,
          (pg_catalog.now() AT TIME ZONE l.timezone)::date AS today
     FROM booking.resources r
     JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-   WHERE r.active
+   WHERE r.active AND r.tenant_id = p_tenant_id
 ), blocks AS MATERIALIZED (
   -- each weekly block on the days of the window with its ISO weekday: the first such
   -- day, then every 7th (no resource x day x hours expansion to throw away)
@@ -50,7 +65,8 @@ WITH res AS MATERIALIZED (
   -- 92 days .. now() + 32 days in UTC, whatever the zone)
   SELECT t.tenant_id, t.resource_id, t.id, t.starts, t.ends
     FROM booking.time_off t
-   WHERE t.ends > pg_catalog.now() - interval '93 days' AND t.starts < pg_catalog.now() + interval '33 days'
+   WHERE t.tenant_id = p_tenant_id
+     AND t.ends > pg_catalog.now() - interval '93 days' AND t.starts < pg_catalog.now() + interval '33 days'
 ), working AS (
   SELECT x.tenant_id, x.kind, x.day, pg_catalog.sum(GREATEST(x.seconds - x.off, 0)) AS seconds
     FROM (SELECT b.tenant_id, b.kind, b.day, EXTRACT(epoch FROM b.bend - b.bstart) AS seconds,
@@ -76,6 +92,7 @@ WITH res AS MATERIALIZED (
         AND b.starts >= pg_catalog.now() - interval '92 days'
         AND b.starts < pg_catalog.now() + interval '32 days'
    ) b
+   WHERE t.id = p_tenant_id
 ), booked AS (
   SELECT x.tenant_id, x.kind, x.day, pg_catalog.sum(EXTRACT(epoch FROM x.ends - x.starts)) AS seconds
     FROM (SELECT r.tenant_id, r.kind, r.today, (b.starts AT TIME ZONE r.tz)::date AS day, b.starts, b.ends
@@ -105,10 +122,27 @@ SELECT k.tenant_id,
        k.resources,
        pg_catalog.round(coalesce(w.seconds, 0) / 60)::integer AS working_minutes,
        pg_catalog.round(coalesce(bk.seconds, 0) / 60)::integer AS booked_minutes,
-       CASE WHEN w.seconds > 0 THEN pg_catalog.round(coalesce(bk.seconds, 0) / w.seconds, 4) END AS utilisation
+       CASE WHEN w.seconds > 0 THEN pg_catalog.round(coalesce(bk.seconds, 0) / w.seconds, 4) END AS utilisation,
+       pg_catalog.now()
   FROM kinds k
   LEFT JOIN working w ON w.tenant_id = k.tenant_id AND w.kind = k.kind AND w.day = k.day
-  LEFT JOIN booked bk ON bk.tenant_id = k.tenant_id AND bk.kind = k.kind AND bk.day = k.day
+  LEFT JOIN booked bk ON bk.tenant_id = k.tenant_id AND bk.kind = k.kind AND bk.day = k.day;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  RETURN v_rows;
+END
+$fn$;
+
+COMMENT ON FUNCTION ops.reporting_stage_daily_utilisation(uuid) IS
+  'replaces one tenant''s rows of reporting.daily_utilisation in its stage table and returns how many it has now';
+
+REVOKE ALL ON FUNCTION ops.reporting_stage_daily_utilisation(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ops.reporting_stage_daily_utilisation(uuid) TO bookingdb_owner;
+
+DROP MATERIALIZED VIEW IF EXISTS reporting.daily_utilisation;
+SELECT pg_catalog.count(ops.reporting_stage_daily_utilisation(t.id)) FROM booking.tenants t;
+CREATE MATERIALIZED VIEW reporting.daily_utilisation AS
+SELECT s.tenant_id, s.day, s.resource_kind, s.resources, s.working_minutes, s.booked_minutes, s.utilisation
+  FROM ops.reporting_daily_utilisation_stage s
 WITH DATA;
 
 CREATE UNIQUE INDEX daily_utilisation_key ON reporting.daily_utilisation (tenant_id, day, resource_kind);

@@ -75,6 +75,7 @@ export function registerMaintain(program: Command): void {
             reindex: { ...config.reindex, allowBlocking: Boolean(opts.allowBlocking) },
             'idle-sessions': { ...config.idleSessions },
             retention: { ...config.retention },
+            refresh: { ...(config.refresh ?? MAINTAIN_DEFAULTS.refresh) },
           },
           progress: (task, message) => step.update(`${task}: ${message}`),
         });
