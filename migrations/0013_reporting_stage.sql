@@ -44,5 +44,10 @@ CREATE TABLE ops.reporting_daily_utilisation_stage (
 );
 
 -- Down Migration
-DROP TABLE ops.reporting_daily_utilisation_stage;
-DROP TABLE ops.reporting_daily_bookings_stage;
+-- The reporting views are these tables (SELECT from them): they go with them (CASCADE),
+-- and so do their files' rows in the repeatable ledger, so the next deploy creates the
+-- views again from the definitions it carries. The staging functions stay until then
+-- (PL/pgSQL: nothing depends on them, and nothing calls them without the views).
+DROP TABLE ops.reporting_daily_utilisation_stage, ops.reporting_daily_bookings_stage CASCADE;
+DELETE FROM ops.repeatable_files
+ WHERE file IN ('63-reporting/010-daily-bookings.sql', '63-reporting/020-daily-utilisation.sql', '63-reporting/090-refresh-function.sql');

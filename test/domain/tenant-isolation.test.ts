@@ -25,7 +25,7 @@ let B: TenantFixture;
 const bookingsOf: Record<string, string> = {};
 let tables: TenantTable[] = [];
 
-/** Rows in every tenant table for one tenant: catalogue, bookings, waitlist, payments, erasure, audit. */
+/** Rows in every tenant table for one tenant: catalogue, bookings, waitlist, payments, erasure, audit, reporting stage. */
 async function populate(fx: TenantFixture) {
   const api = bookingApi(app, fx.tenantId);
   await db.sql`insert into booking.time_off (tenant_id, resource_id, during)
@@ -41,6 +41,8 @@ async function populate(fx: TenantFixture) {
     select ${fx.tenantId}, coalesce(substring(pg_get_expr(c.relpartbound, c.oid) from $$FROM \\('([^']+)'\\)$$)::timestamptz + interval '1 hour',
                                    '2001-01-01'::timestamptz), 'test.fixture', 'test'
       from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'ops.audit_log'::regclass`;
+  // the reporting views' stage tables: this tenant's rows, as maintain's refresh computes them
+  await db.sql`select ops.reporting_stage_tenant('daily_bookings', ${fx.tenantId}), ops.reporting_stage_tenant('daily_utilisation', ${fx.tenantId})`;
   bookingsOf[fx.tenantId] = id;
 }
 
