@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, RowList, Sql, TransactionSql } from 'postgres';
 import { quoteIdent } from '../db/ident.js';
 import { SlotPool, type Slot } from './slots.js';
 import type { Target } from './targets.js';
@@ -32,11 +32,16 @@ export interface System {
   allocations: string;
 }
 
-function inTenant<T>(sql: Sql, tenantId: string, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
-  return sql.begin(async (tx) => {
-    await tx`select pg_catalog.set_config('app.tenant_id', ${tenantId}, true)`;
-    return fn(tx);
-  }) as Promise<T>;
+/**
+ * One transaction in the tenant: BEGIN, then the set_config and the call sent together
+ * (postgres.js pipelines the queries a transaction callback returns as an array: one
+ * round trip for both, as an app would write it), then COMMIT. Resolves to the call's rows.
+ */
+function inTenant(sql: Sql, tenantId: string, call: (tx: TransactionSql) => PendingQuery<Row[]>): Promise<RowList<Row[]>> {
+  return sql.begin((tx) => [
+    tx`select pg_catalog.set_config('app.tenant_id', ${tenantId}, true)`,
+    call(tx),
+  ]).then((results) => (results as unknown as RowList<Row[]>[])[1]);
 }
 
 const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
@@ -45,20 +50,14 @@ const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
 /** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
 export function procedureCalls(sql: Sql, reads: Sql): SystemCalls {
   return {
-    availability: (t, from, to) => inTenant(reads, t.tenantId, async (tx) => toSlots(await tx`
+    availability: (t, from, to) => inTenant(reads, t.tenantId, (tx) => tx`
       select resource_id, starts_at from booking.available_slots(${t.tenantId}::uuid, ${t.serviceId}::uuid,
-        ${from}::timestamptz, ${to}::timestamptz, ${t.resources}::uuid[])`)),
-    book: (t, s, customer) => inTenant(sql, t.tenantId, async (tx) => {
-      const [r] = await tx`select booking.book(${t.tenantId}::uuid, ${t.serviceId}::uuid, ${s.resourceId}::uuid,
-        ${customer}::uuid, ${new Date(s.startMs)}::timestamptz) as id`;
-      return r.id as string;
-    }),
-    cancel: (t, id) => inTenant(sql, t.tenantId, async (tx) => {
-      await tx`select booking.cancel(${t.tenantId}::uuid, ${id}::uuid, 'bench')`;
-    }),
-    reschedule: (t, id, s) => inTenant(sql, t.tenantId, async (tx) => {
-      await tx`select booking.reschedule(${t.tenantId}::uuid, ${id}::uuid, ${new Date(s.startMs)}::timestamptz, ${s.resourceId}::uuid)`;
-    }),
+        ${from}::timestamptz, ${to}::timestamptz, ${t.resources}::uuid[])`).then(toSlots),
+    book: (t, s, customer) => inTenant(sql, t.tenantId, (tx) => tx`select booking.book(${t.tenantId}::uuid, ${t.serviceId}::uuid, ${s.resourceId}::uuid,
+        ${customer}::uuid, ${new Date(s.startMs)}::timestamptz) as id`).then((rows) => rows[0].id as string),
+    cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx`select booking.cancel(${t.tenantId}::uuid, ${id}::uuid, 'bench')`).then(() => undefined),
+    reschedule: (t, id, s) => inTenant(sql, t.tenantId, (tx) =>
+      tx`select booking.reschedule(${t.tenantId}::uuid, ${id}::uuid, ${new Date(s.startMs)}::timestamptz, ${s.resourceId}::uuid)`).then(() => undefined),
   };
 }
 
@@ -73,16 +72,13 @@ export function anchorCalls(sql: Sql, reads: Sql, schema: string, prepare: boole
   };
   const p = (...v: unknown[]) => v as never[];
   return {
-    availability: (t, from, to) => inTenant(reads, t.tenantId, async (tx) =>
-      toSlots(await tx.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare }))),
-    book: (t, slot, customer) => inTenant(sql, t.tenantId, async (tx) => {
-      const [r] = await tx.unsafe(q.book, p(t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)), { prepare });
-      return r.id as string;
-    }),
-    cancel: (t, id) => inTenant(sql, t.tenantId, async (tx) => { await tx.unsafe(q.cancel, p(t.tenantId, id), { prepare }); }),
-    reschedule: (t, id, slot) => inTenant(sql, t.tenantId, async (tx) => {
-      await tx.unsafe(q.reschedule, p(t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId), { prepare });
-    }),
+    availability: (t, from, to) => inTenant(reads, t.tenantId, (tx) =>
+      tx.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare })).then(toSlots),
+    book: (t, slot, customer) => inTenant(sql, t.tenantId, (tx) =>
+      tx.unsafe(q.book, p(t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)), { prepare })).then((rows) => rows[0].id as string),
+    cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx.unsafe(q.cancel, p(t.tenantId, id), { prepare })).then(() => undefined),
+    reschedule: (t, id, slot) => inTenant(sql, t.tenantId, (tx) =>
+      tx.unsafe(q.reschedule, p(t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId), { prepare })).then(() => undefined),
   };
 }
 

@@ -44,7 +44,7 @@ export interface RestoreVerifyOptions {
   /** PGOPTIONS for the restore sessions. */
   maintenanceWorkMem: string;
   maxParallelMaintenanceWorkers: number;
-  /** Count tables and amcheck indexes already final while pg_restore still runs (RestoreOverlap; default false). */
+  /** Count tables and amcheck indexes already final while pg_restore still runs (RestoreOverlap; the CLI passes true unless --no-overlap). */
   overlap?: boolean;
   connectTimeoutSeconds: number;
   signal?: AbortSignal;

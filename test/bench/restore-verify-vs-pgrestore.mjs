@@ -11,16 +11,16 @@
 // --compare-overlap adds a restore-verify --overlap round (counts and amcheck of each table
 // during the restore, as soon as pg_restore has finished the table).
 //
-// The backups are made like test/restore/fixture.ts: pg_dump -Fc and -Fd -j JOBS in an
-// exported REPEATABLE READ snapshot, the row counts in the same snapshot, a manifest per
-// src/backup/manifest.ts. Needs pg_dump/pg_restore 15+ and a built dist/.
+// The backups are made by `bookingdb backup` (custom, and directory with --jobs JOBS), as
+// operators make them; the plain baseline restores the same custom archive. Needs
+// pg_dump/pg_restore 15+ and a built dist/.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { manifestSchema, MANIFEST_FORMAT } from '../../dist/backup/manifest.js';
+import { manifestSchema } from '../../dist/backup/manifest.js';
 import { findPgTool } from '../../dist/backup/pg-tools.js';
 
 const url = process.argv[2];
@@ -33,48 +33,24 @@ const bin = fileURLToPath(new URL('../../bin/bookingdb.js', import.meta.url));
 const u = new URL(url);
 const db = decodeURIComponent(u.pathname.slice(1));
 const env = { ...process.env, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), NO_COLOR: '1' };
-const pgDump = await findPgTool('pg_dump', 15);
 const pgRestore = await findPgTool('pg_restore', 15);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
-function walk(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-}
-
+/**
+ * A backup as operators make them: `bookingdb backup` (a custom archive streamed from
+ * pg_dump's stdout through the hash, so it carries no data offsets: pg_restore -j then
+ * schedules by dump order, not by table size), in its own directory under root.
+ */
 async function makeBackup(format) {
-  const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
-  const partial = join(root, `.partial-${id}`);
-  mkdirSync(partial, { recursive: true });
-  const sql = postgres(url, { max: 1, onnotice: () => undefined });
-  const startedAt = new Date().toISOString();
+  const dir = join(root, format);
   const t = performance.now();
-  const m = {};
-  await sql.begin('isolation level repeatable read', async (tx) => {
-    [{ snapshot: m.snapshot }] = await tx`select pg_export_snapshot() as snapshot`;
-    m.tables = {};
-    for (const r of await tx`select n.nspname as s, c.relname as r from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_' order by 1, 2`) {
-      const [{ c }] = await tx.unsafe(`select count(*)::int as c from "${r.s}"."${r.r}"`);
-      m.tables[`${r.s}.${r.r}`] = c;
-    }
-    [m.migrations] = await tx`select count(*)::int as count, (select name from ops.pgmigrations order by run_on desc, id desc limit 1) as latest from ops.pgmigrations`;
-    [m.server] = await tx`select split_part(current_setting('server_version'), ' ', 1) as version, current_setting('server_version_num')::int as "versionNum"`;
-    const out = format === 'custom' ? join(partial, 'dump.pgdump') : join(partial, 'dump');
-    const r = spawnSync(pgDump.path, [`--snapshot=${m.snapshot}`, format === 'custom' ? '-Fc' : '-Fd', ...(format === 'directory' ? ['-j', String(jobs)] : []), '-f', out, '-d', db], { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-  });
-  await sql.end();
-  const files = walk(partial).sort().map((p) => ({ path: relative(partial, p), bytes: statSync(p).size, sha256: createHash('sha256').update(readFileSync(p)).digest('hex') }));
-  const manifest = manifestSchema.parse({
-    format: MANIFEST_FORMAT, id, database: db, server: { ...m.server, systemIdentifier: null }, pgDump: { version: pgDump.version, path: pgDump.path },
-    bookingdbVersion: '0.1.0', migrations: { latest: m.migrations.latest, count: m.migrations.count }, startedAt, finishedAt: new Date().toISOString(),
-    dump: { format, compress: null, jobs: format === 'directory' ? jobs : 1, snapshot: m.snapshot }, encryption: null,
-    files, bytes: files.reduce((s, f) => s + f.bytes, 0), tables: m.tables, rows: Object.values(m.tables).reduce((s, n) => s + n, 0),
-  });
-  writeFileSync(join(partial, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  renameSync(partial, join(root, id));
-  console.log(`backup ${id} (${format}): ${(manifest.bytes / 1e6).toFixed(1)} MB, ${manifest.rows} rows, ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  return { id, path: join(root, id), manifest };
+  const r = spawnSync(process.execPath, [bin, 'backup', '--database-url', url, '--dir', dir, '--format', format, ...(format === 'directory' ? ['--jobs', String(jobs)] : []), '--no-prune', '--json'],
+    { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bookingdb backup exit ${r.status}: ${r.stderr}`);
+  const receipt = JSON.parse(r.stdout);
+  const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(receipt.path, 'manifest.json'), 'utf8')));
+  console.log(`backup ${receipt.id} (${format}): ${(manifest.bytes / 1e6).toFixed(1)} MB, ${manifest.rows} rows, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { id: receipt.id, dir, path: receipt.path, manifest };
 }
 
 async function plainRestore(b) {
@@ -92,7 +68,7 @@ async function plainRestore(b) {
 
 function restoreVerify(b, extra = []) {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [bin, 'restore-verify', '--dir', root, '--backup', b.id, '--jobs', String(jobs), '--json', '--database-url', url, ...extra], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'restore-verify', '--dir', b.dir, '--backup', b.id, '--jobs', String(jobs), '--json', '--database-url', url, ...extra], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
   const wall = performance.now() - t;
   if (r.status !== 0) throw new Error(`restore-verify exit ${r.status}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout);
@@ -130,4 +106,4 @@ for (const k of Object.keys(results).filter((x) => x !== 'plain')) {
   const steps = Object.keys(results[k][0].steps).map((s) => `${s} ${(median(results[k].map((r) => r.steps[s])) / 1000).toFixed(1)}`).join(', ');
   console.log(`  restore-verify ${k.padEnd(9)}: ${(wall / 1000).toFixed(1)} s wall (verdict total ${(median(results[k].map((r) => r.totalMs)) / 1000).toFixed(1)} s) = ${(wall / plain).toFixed(2)}x plain; steps (s): ${steps}`);
 }
-if (!process.argv.includes('--keep-backups')) { rmSync(custom.path, { recursive: true }); if (directory) rmSync(directory.path, { recursive: true }); }
+if (!process.argv.includes('--keep-backups')) { rmSync(custom.dir, { recursive: true }); if (directory) rmSync(directory.dir, { recursive: true }); }

@@ -69,7 +69,8 @@ export function registerRestoreVerify(program: Command): void {
     .option('--backup <id>', 'backup id, or latest (default latest)')
     .option('--jobs <n>', 'pg_restore jobs and amcheck connections (default 2 to 4 by CPUs)')
     .option('--maintenance-work-mem <size>', 'maintenance_work_mem of the restore sessions (default 1GB)')
-    .option('--overlap', 'start the row counts and amcheck of each table while pg_restore still runs, as soon as it has finished the table (off by default: no net gain measured on 2 cores)')
+    .option('--overlap', 'start the row counts and amcheck of each table while pg_restore still runs, as soon as it has finished the table (the default)')
+    .option('--no-overlap', 'run the row counts and amcheck only after the whole restore')
     .option('--keep', 'leave the scratch database for inspection (prints how to drop it)')
     .option('--target-url <url>', 'server for the scratch database (default: the source database\'s server)')
     .option('--identity-file <file>', 'age identity (age-keygen output) of an encrypted backup')
@@ -91,7 +92,7 @@ export function registerRestoreVerify(program: Command): void {
       const { restoreVerify } = await import('../../restore/verify.js');
       const result = await withSignals(ctx, 'dropping the scratch database', (signal) => restoreVerify({
         dir, backup: opts.backup ?? 'latest', keep: Boolean(opts.keep), source: target.connection, scratchServer, identities,
-        overlap: opts.overlap === true,
+        overlap: opts.overlap !== false, // the default: pg_restore leaves a core idle while the exclusion index builds
         rolePrefix: ctx.settings.rolePrefix, connectTimeoutSeconds: ctx.settings.connectTimeoutSeconds, signal, ...tuning,
         onStep: (s) => ctx.out.info(`${s.name}: ${s.status} (${s.durationMs} ms)${s.status === 'failed' && s.detail?.error ? `: ${String(s.detail.error)}` : ''}`),
       }));
