@@ -78,6 +78,26 @@ async function utilisationOf(tenantId: string, days: string[]) {
     from reporting.daily_utilisation where tenant_id = ${tenantId} and to_char(day, 'YYYY-MM-DD') = any(${days}) order by day, resource_kind`;
 }
 
+/**
+ * A second session that runs `statement` in an open transaction and holds what it
+ * locked until release() (which ends the transaction and the pool).
+ */
+async function holdLock(statement: string): Promise<{ pid: number; release: () => Promise<void> }> {
+  const blocker = pool(db.url, 1);
+  const [{ pid }] = await blocker`select pg_backend_pid() as pid`;
+  let done!: () => void;
+  const released = new Promise<void>((r) => { done = r; });
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => { locked = r; });
+  const tx = blocker.begin(async (t) => {
+    await t.unsafe(statement);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, tx]);
+  return { pid: Number(pid), release: async () => { done(); await tx; await blocker.end(); } };
+}
+
 describe('maintain refresh', () => {
   it('refreshes both views concurrently with the exact numbers per tenant and local day', async () => {
     expect(await bookingsOf(a.tenantId)).toEqual([]); // created WITH DATA at deploy, before these bookings
@@ -202,20 +222,9 @@ describe('maintain refresh', () => {
   });
 
   it('is skipped, naming the blocker, when it cannot take its lock; the other view is still refreshed', async () => {
-    const blocker = pool(db.url, 1);
-    const [{ pid }] = await blocker`select pg_backend_pid() as pid`;
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => { locked = r; });
-    const blockerTx = blocker.begin(async (tx) => {
-      // another refresh that has not committed yet holds the view's EXCLUSIVE lock
-      // (LOCK TABLE does not take materialized views)
-      await tx.unsafe('refresh materialized view concurrently reporting.daily_bookings');
-      locked();
-      await released;
-    });
-    await Promise.race([isLocked, blockerTx]);
+    // another refresh that has not committed yet holds the view's EXCLUSIVE lock
+    // (LOCK TABLE does not take materialized views)
+    const { pid, release } = await holdLock('refresh materialized view concurrently reporting.daily_bookings');
     try {
       const ctx = context(db.sql, { lockTimeoutMs: 100, lockAttempts: 2 });
       const error = await refreshTask.run(ctx).then(() => undefined, (e: unknown) => e);
@@ -233,8 +242,7 @@ describe('maintain refresh', () => {
       expect(run.state).toBe('skipped');
       expect(String(run.detail.reason)).toContain(`pid ${pid}`);
     } finally {
-      release();
-      await blockerTx;
+      await release();
     }
   });
 
@@ -329,19 +337,9 @@ describe('maintain refresh: staged one tenant at a time, paced', () => {
   it('a tenant whose staging cannot get its lock keeps its previous rows and is named; the view is still refreshed', async () => {
     await refreshTask.run(context(db.sql, { options: { pauseRatio: 0 } }));
     const before = await bookingsOf(b.tenantId);
-    const blocker = pool(db.url, 1);
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => { locked = r; });
-    const blockerTx = blocker.begin(async (tx) => {
-      // SHARE conflicts with the ROW EXCLUSIVE the staging's DELETE and INSERT take; the
-      // REFRESH reads the stage (ACCESS SHARE) and is not blocked
-      await tx.unsafe('lock table ops.reporting_daily_bookings_stage in share mode');
-      locked();
-      await released;
-    });
-    await Promise.race([isLocked, blockerTx]);
+    // SHARE conflicts with the ROW EXCLUSIVE the staging's DELETE and INSERT take; the
+    // REFRESH reads the stage (ACCESS SHARE) and is not blocked
+    const { release } = await holdLock('lock table ops.reporting_daily_bookings_stage in share mode');
     try {
       const error = await refreshTask.run(context(db.sql, { lockTimeoutMs: 100, lockAttempts: 1, options: { pauseRatio: 0 } })).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(BookingDbError);
@@ -351,9 +349,7 @@ describe('maintain refresh: staged one tenant at a time, paced', () => {
       expect(views.map((v) => [v.status, v.stagedTenants === 0, Boolean(v.unstaged)])).toEqual([['refreshed', true, true], ['refreshed', false, false]]);
       expect(await bookingsOf(b.tenantId)).toEqual(before);
     } finally {
-      release();
-      await blockerTx;
-      await blocker.end();
+      await release();
     }
   });
 
