@@ -55,6 +55,30 @@ describe('book: a taken slot fails the same way before and under the resource lo
   });
 });
 
+describe('book: a call refused for a taken slot writes nothing but the conflict count', () => {
+  it('takes no row lock on the customer and no transaction id, so it writes no WAL of its own (it did: a key-share lock per refused call)', async () => {
+    const fx = await createTenant(db.sql);
+    const api = bookingApi(app, fx.tenantId);
+    const start = at(futureDate(6), '11:00', '+05:30');
+    await api.book({ service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[0], start });
+    const xmax = async () => (await db.sql`select xmax::text as x from booking.customers
+      where tenant_id = ${fx.tenantId} and id = ${fx.customers[1]}`)[0].x as string;
+    expect(await xmax()).toBe('0');
+    const before = await conflicts();
+    for (let i = 0; i < 3; i++) {
+      const e = await pgError(api.book({ service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[1], start }));
+      expect(e.code).toBe('23P01');
+    }
+    expect(await conflicts()).toBe(before + 3);
+    // a key-share lock would have left the refused call's (aborted) transaction id here
+    expect(await xmax()).toBe('0');
+    // and the customer is still locked by a booking that succeeds, as retention relies on
+    const other = at(futureDate(6), '15:00', '+05:30');
+    await api.book({ service: fx.services.cut, resource: fx.resources[0], customer: fx.customers[1], start: other });
+    expect(await xmax()).not.toBe('0');
+  });
+});
+
 describe('book with an idempotency key: no early "taken" for the retry of a call that just committed', () => {
   it('a retry that read the key before the first call committed, and reads the slot after, returns the first booking\'s id', async () => {
     const fx = await createTenant(db.sql);

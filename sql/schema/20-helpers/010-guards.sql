@@ -95,3 +95,17 @@ BEGIN
           coalesce(p_details, '{}'::jsonb));
 END
 $$;
+
+-- BK002 for a customer id that is unknown in the tenant or anonymised (book() raises it
+-- from two places: the unlocked read, and the key-share locked one that decides).
+CREATE OR REPLACE FUNCTION booking._raise_unknown_customer(p_customer_id uuid)
+  RETURNS void
+  LANGUAGE plpgsql
+  STABLE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RAISE EXCEPTION 'unknown or anonymised customer %', p_customer_id
+    USING ERRCODE = 'BK002', HINT = 'create the customer in booking.customers first';
+END
+$$;

@@ -4,20 +4,21 @@
 -- confirmed at once. A repeated p_idempotency_key returns the first booking's id and
 -- books nothing, also when both calls race (ON CONFLICT DO NOTHING waits for the
 -- other insert, then the key is read again).
--- Under contention: validation first (no lock; tenant horizon, service, resource,
--- offering in one statement, the customer in a second, working hours and time off in
--- a third), then (without an idempotency key) an unlocked read of the slot that fails
--- a slot already taken at once, then the resource's advisory lock, the overlap check
--- on plain columns that decides (expired holds in the way are expired), then the
--- insert; the exclusion constraint on booking_allocations stays as the backstop.
--- Without an idempotency key the booking and audit rows are inserted before the lock,
--- so the lock is held for the overlap check and the allocation only.
+-- Under contention: validation first, without a lock (tenant horizon, service,
+-- resource, offering and customer in one statement; working hours, time off and,
+-- without an idempotency key, an unlocked read of the slot in a second), so a slot
+-- already taken fails at once and writes nothing (no row lock, no transaction id: only
+-- the conflict counter moves); then the booking row, inserted from the key-share
+-- locked customer row, and its audit row; then the resource's advisory lock, the
+-- overlap check on plain columns that decides (expired holds in the way are expired),
+-- and the allocation; the exclusion constraint on booking_allocations stays as the
+-- backstop. The lock is held for the overlap check and the allocation only.
 -- The path without a key (the common one) runs its statements here rather than
 -- through the helpers of 20-helpers (each a PL/pgSQL call with its own pinned
--- search_path, i.e. a GUC save/restore and a statement of its own): 10 statements a
--- booking instead of 25, and less time under the resource lock. Each inlined piece
--- says which helper it follows; the helpers stay for reschedule, the waitlist and the
--- keyed path, and test/domain checks both give the same answers.
+-- search_path, i.e. a GUC save/restore and a statement of its own): 8 statements a
+-- booking instead of 25, 2 for a refused one. Each inlined piece says which helper it
+-- follows; the helpers stay for reschedule, the waitlist and the keyed path, and
+-- test/domain checks both give the same answers.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
 -- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
@@ -44,6 +45,7 @@ DECLARE
   v_day date;
   v_hold_until timestamptz;
   v_current uuid;
+  v_conflicts bigint;
 BEGIN
   -- booking._require_primary: 25006 with a clear message on a read replica
   IF pg_catalog.pg_is_in_recovery() THEN
@@ -90,21 +92,24 @@ BEGIN
       USING ERRCODE = 'BK003', HINT = 'pick a slot from booking.available_slots()';
   END IF;
 
-  -- tenant horizon, service, resource (time zone) and offering in one statement; the
-  -- errors in the order the checks always had
+  -- tenant horizon, service, resource (name, time zone), offering and customer in one
+  -- statement; the errors in the order the checks always had
   SELECT (SELECT t.booking_horizon FROM booking.tenants t WHERE t.id = p_tenant_id) AS horizon,
          sv.id IS NOT NULL AS service_found,
          sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency,
-         (SELECT l.timezone
-            FROM booking.resources r
-            JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
-           WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS tz,
+         r.tz, r.name,
          EXISTS (SELECT 1 FROM booking.service_resources sr
                   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-                    AND sr.resource_id = p_resource_id) AS offers
+                    AND sr.resource_id = p_resource_id) AS offers,
+         EXISTS (SELECT 1 FROM booking.customers c
+                  WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL) AS customer_found
     INTO s
     FROM (SELECT) AS one
-    LEFT JOIN booking.services sv ON sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active;
+    LEFT JOIN booking.services sv ON sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active
+    LEFT JOIN LATERAL (SELECT l.timezone AS tz, r.name
+                         FROM booking.resources r
+                         JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+                        WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS r ON true;
   IF s.horizon IS NULL THEN
     RAISE EXCEPTION 'unknown tenant %', p_tenant_id
       USING ERRCODE = 'BK002', HINT = 'create the tenant in booking.tenants first';
@@ -131,24 +136,27 @@ BEGIN
     RAISE EXCEPTION 'resource % does not offer service %', p_resource_id, p_service_id
       USING ERRCODE = 'BK002', HINT = 'add the pair to booking.service_resources or pick another resource';
   END IF;
-  -- The customer row is key-share locked (the lock the booking's foreign key takes
-  -- anyway, taken here first): an anonymisation batch of maintain's retention holds it
-  -- FOR UPDATE until it commits, and this read then sees the anonymised row and refuses,
-  -- instead of booking for a customer whose personal data was just erased.
-  PERFORM 1 FROM booking.customers c
-   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL
-     FOR KEY SHARE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'unknown or anonymised customer %', p_customer_id
-      USING ERRCODE = 'BK002', HINT = 'create the customer in booking.customers first';
+  -- This read takes no lock (a call that fails below, e.g. on a taken slot, then
+  -- writes nothing at all). The booking row is inserted from the customer row key-share
+  -- locked (the lock the booking's foreign key takes anyway): an anonymisation batch of
+  -- maintain's retention holds it FOR UPDATE until it commits, and that read then sees
+  -- the anonymised row and refuses, instead of booking for a customer whose personal
+  -- data was just erased.
+  IF NOT s.customer_found THEN
+    PERFORM booking._raise_unknown_customer(p_customer_id);
   END IF;
   v_tz := s.tz;
 
   v_blocked := pg_catalog.tstzrange(p_starts_at - s.buffer_before, p_starts_at + s.duration + s.buffer_after);
   v_lo := pg_catalog.lower(v_blocked);
   v_hi := pg_catalog.upper(v_blocked);
-  -- booking._working_problem in one statement: [v_lo, v_hi) inside one working block
-  -- of the local day of v_lo, and the first time off it overlaps
+  -- booking._working_problem and (without an idempotency key) booking._precheck_free in
+  -- one statement: [v_lo, v_hi) inside one working block of the local day of v_lo, the
+  -- first time off it overlaps, and an allocation already in the way. The last fails a
+  -- slot already taken without queueing for the lock (the check under the lock still
+  -- decides). Not with a key: a retry whose first call has just committed must get that
+  -- booking's id (the key is read again under the lock), not 23P01 for the slot the
+  -- first call took.
   v_day := (v_lo AT TIME ZONE v_tz)::date;
   SELECT EXISTS (SELECT 1
                    FROM booking.working_hours wh
@@ -157,7 +165,8 @@ BEGIN
                     AND wh.weekday = EXTRACT(isodow FROM v_day)::smallint
                     AND (v_day + wh.starts_local) AT TIME ZONE v_tz <= v_lo
                     AND (v_day + wh.ends_local) AT TIME ZONE v_tz >= v_hi) AS fits,
-         o.starts AS off_starts, o.ends AS off_ends
+         o.starts AS off_starts, o.ends AS off_ends,
+         x.starts AS way_starts, x.ends AS way_ends
     INTO w
     FROM (SELECT) AS one
     LEFT JOIN LATERAL (SELECT t.starts, t.ends
@@ -166,7 +175,23 @@ BEGIN
                           AND t.resource_id = p_resource_id
                           AND t.ends > v_lo
                           AND t.starts < v_hi
-                        LIMIT 1) AS o ON true;
+                        LIMIT 1) AS o ON true
+    LEFT JOIN LATERAL (SELECT y.starts, y.ends
+                         FROM ((SELECT a.starts, a.ends, a.hold_expires_at
+                                  FROM booking.booking_allocations a
+                                 WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+                                   AND a.starts < v_lo
+                                 ORDER BY a.starts DESC
+                                 LIMIT 1)
+                               UNION ALL
+                               (SELECT a.starts, a.ends, a.hold_expires_at
+                                  FROM booking.booking_allocations a
+                                 WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+                                   AND a.starts >= v_lo AND a.starts < v_hi)) AS y
+                        WHERE p_idempotency_key IS NULL
+                          AND y.ends > v_lo
+                          AND (y.hold_expires_at IS NULL OR y.hold_expires_at > pg_catalog.now())
+                        LIMIT 1) AS x ON true;
   IF NOT w.fits THEN
     RAISE EXCEPTION '%', pg_catalog.format(
         'outside working hours: %s to %s does not fit in one working block of the resource (buffers included)',
@@ -180,27 +205,18 @@ BEGIN
   END IF;
 
   IF p_idempotency_key IS NULL THEN
-    -- booking._precheck_free: a slot already taken fails here, without queueing for the
-    -- lock (the check under the lock still decides). Not with a key: a retry whose
-    -- first call has just committed must get that booking's id (the key is read again
-    -- under the lock), not 23P01 for the slot the first call took.
-    SELECT x.starts, x.ends INTO v_in_way
-      FROM ((SELECT a.starts, a.ends, a.hold_expires_at
-               FROM booking.booking_allocations a
-              WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-                AND a.starts < v_lo
-              ORDER BY a.starts DESC
-              LIMIT 1)
-            UNION ALL
-            (SELECT a.starts, a.ends, a.hold_expires_at
-               FROM booking.booking_allocations a
-              WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-                AND a.starts >= v_lo AND a.starts < v_hi)) AS x
-     WHERE x.ends > v_lo
-       AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
-     LIMIT 1;
-    IF FOUND THEN
-      PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, v_tz, v_lo, v_hi, v_in_way.starts, v_in_way.ends);
+    IF w.way_starts IS NOT NULL THEN
+      -- booking._raise_slot_taken, inlined: the count and the message are plain
+      -- expressions (no statement, no function call with its own search_path)
+      v_conflicts := pg_catalog.nextval('ops.booking_conflicts');
+      RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %', s.name, p_resource_id,
+          pg_catalog.to_char(v_lo AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz,
+          pg_catalog.to_char(v_hi AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz
+        USING ERRCODE = 'exclusion_violation',
+              DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)',
+                pg_catalog.to_char(w.way_starts AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz,
+                pg_catalog.to_char(w.way_ends AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz),
+              HINT = 'pick another slot from booking.available_slots()';
     END IF;
     -- Without a key, the booking row and its audit row are written before the lock:
     -- neither can wait for another transaction (no unique key to conflict on; the
@@ -209,16 +225,23 @@ BEGIN
     -- The lock then covers only the overlap check, the allocation and the customer's
     -- last_booking_at (a row other lock holders update too, so it stays under the lock).
     v_hold_until := CASE WHEN p_hold IS NULL THEN NULL ELSE LEAST(pg_catalog.now() + p_hold, p_starts_at) END;
-    -- booking._insert_booking_row (no key: nothing to conflict on); booking._new_id()
-    -- is inlined by the planner (a plain SQL function)
+    -- booking._insert_booking_row (no key: nothing to conflict on), the booking inserted from the key-share locked customer row (see
+    -- above; no row: the customer was anonymised meanwhile); booking._new_id() is
+    -- inlined by the planner (a plain SQL function)
     INSERT INTO booking.bookings
            (id, tenant_id, customer_id, service_id, resource_id, status, during, hold_expires_at,
             idempotency_key, price_cents, currency)
-    VALUES (booking._new_id(), p_tenant_id, p_customer_id, p_service_id, p_resource_id,
-            CASE WHEN v_hold_until IS NULL THEN 'confirmed' ELSE 'pending' END,
-            pg_catalog.tstzrange(p_starts_at, p_starts_at + s.duration), v_hold_until,
-            NULL, s.price_cents, s.currency)
+    SELECT booking._new_id(), p_tenant_id, c.id, p_service_id, p_resource_id,
+           CASE WHEN v_hold_until IS NULL THEN 'confirmed' ELSE 'pending' END,
+           pg_catalog.tstzrange(p_starts_at, p_starts_at + s.duration), v_hold_until,
+           NULL, s.price_cents, s.currency
+      FROM booking.customers c
+     WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL
+       FOR KEY SHARE
     RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+      PERFORM booking._raise_unknown_customer(p_customer_id);
+    END IF;
     -- ops.write_audit
     INSERT INTO ops.audit_log (tenant_id, action, entity, entity_id, actor, details)
     VALUES (p_tenant_id, 'booking.book', 'booking', v_id, session_user::text,
@@ -259,6 +282,13 @@ BEGIN
     RETURN v_id;
   END IF;
 
+  -- with a key: the customer row key-share locked before anything else (see above)
+  PERFORM 1 FROM booking.customers c
+   WHERE c.tenant_id = p_tenant_id AND c.id = p_customer_id AND c.anonymized_at IS NULL
+     FOR KEY SHARE;
+  IF NOT FOUND THEN
+    PERFORM booking._raise_unknown_customer(p_customer_id);
+  END IF;
   PERFORM booking._lock_resources(p_tenant_id, ARRAY[p_resource_id]);
   -- a concurrent call with the same key may have booked while this one waited
   SELECT b.id INTO v_id FROM booking.bookings b
