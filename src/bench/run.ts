@@ -90,7 +90,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       const schema = anchor.schema;
       cleanups.push(async () => { await dropAnchor(admin, schema); anchorDropped = true; });
     }
-    const procedures = newSystem('procedures', procedureCalls(pool, reads), targets.map(() => []), 'booking.booking_allocations');
+    const procedures = newSystem('procedures', procedureCalls(pool, reads, !o.noPrepare), targets.map(() => []), 'booking.booking_allocations');
     const free = await freeSlots(procedures, targets);
     const systems: System[] = [newSystem('procedures', procedures.calls, free, procedures.allocations)];
     if (anchor) systems.push(newSystem('anchor', anchorCalls(pool, reads, anchor.schema, !o.noPrepare), free, `"${anchor.schema}".allocations`));

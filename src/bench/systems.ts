@@ -44,15 +44,25 @@ function inTenant(sql: Sql, tenantId: string, call: (tx: TransactionSql) => Pend
   ]).then((results) => (results as unknown as RowList<Row[]>[])[1]);
 }
 
+/**
+ * A read in the tenant as one statement, so one round trip and its own implicit
+ * transaction: the set_config(..., true) in a subquery the call takes the tenant id
+ * from (LATERAL: it runs first, and is local to this statement's transaction). This is
+ * how an app should send a read that needs nothing else in its transaction (also
+ * behind PgBouncer in transaction pooling); writes keep the explicit transaction above,
+ * as an app that writes its own rows with the booking does.
+ */
+const TENANT_SUBQUERY = `(select pg_catalog.set_config('app.tenant_id', $1, true)::uuid as t) as c`;
+
 const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
   rows.map((r) => ({ resourceId: r.resource_id as string, startMs: (r.starts_at as Date).getTime() }));
 
 /** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
-export function procedureCalls(sql: Sql, reads: Sql): SystemCalls {
+export function procedureCalls(sql: Sql, reads: Sql, prepare: boolean): SystemCalls {
   return {
-    availability: (t, from, to) => inTenant(reads, t.tenantId, (tx) => tx`
-      select resource_id, starts_at from booking.available_slots(${t.tenantId}::uuid, ${t.serviceId}::uuid,
-        ${from}::timestamptz, ${to}::timestamptz, ${t.resources}::uuid[])`).then(toSlots),
+    availability: (t, from, to) => reads.unsafe(`select s.resource_id, s.starts_at from ${TENANT_SUBQUERY}
+        cross join lateral booking.available_slots(c.t, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s`,
+      [t.tenantId, t.serviceId, from, to, t.resources] as never[], { prepare }).then(toSlots),
     book: (t, s, customer) => inTenant(sql, t.tenantId, (tx) => tx`select booking.book(${t.tenantId}::uuid, ${t.serviceId}::uuid, ${s.resourceId}::uuid,
         ${customer}::uuid, ${new Date(s.startMs)}::timestamptz) as id`).then((rows) => rows[0].id as string),
     cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx`select booking.cancel(${t.tenantId}::uuid, ${id}::uuid, 'bench')`).then(() => undefined),
@@ -65,15 +75,15 @@ export function procedureCalls(sql: Sql, reads: Sql): SystemCalls {
 export function anchorCalls(sql: Sql, reads: Sql, schema: string, prepare: boolean): SystemCalls {
   const s = quoteIdent(schema);
   const q = {
-    slots: `select resource_id, starts_at from ${s}.available_slots($1::uuid, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[])`,
+    slots: `select s.resource_id, s.starts_at from ${TENANT_SUBQUERY}
+      cross join lateral ${s}.available_slots(c.t, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s`,
     book: `select ${s}.book($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz) as id`,
     cancel: `select ${s}.cancel($1::uuid, $2::uuid)`,
     reschedule: `select ${s}.reschedule($1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $5::uuid)`,
   };
   const p = (...v: unknown[]) => v as never[];
   return {
-    availability: (t, from, to) => inTenant(reads, t.tenantId, (tx) =>
-      tx.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare })).then(toSlots),
+    availability: (t, from, to) => reads.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare }).then(toSlots),
     book: (t, slot, customer) => inTenant(sql, t.tenantId, (tx) =>
       tx.unsafe(q.book, p(t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)), { prepare })).then((rows) => rows[0].id as string),
     cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx.unsafe(q.cancel, p(t.tenantId, id), { prepare })).then(() => undefined),
