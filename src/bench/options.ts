@@ -22,6 +22,8 @@ export interface BenchOptions {
   anchor: boolean;
   /** What the anchor's allocation copy holds: the benched resources' whole active history (the same data the procedures read), or only the window widened by a day. */
   anchorCopy: AnchorCopy;
+  /** How each call is sent: one statement (its own transaction), or BEGIN, set_config + call, COMMIT. */
+  tx: TxMode;
   /** p95 targets per operation in ms; an operation without one is not checked. */
   targets: Partial<Record<Operation, number>>;
   /** Days of the booking window (today and the coming weeks; 2 with hotSpot). */
@@ -31,6 +33,7 @@ export interface BenchOptions {
 }
 
 export type AnchorCopy = 'history' | 'window';
+export type TxMode = 'statement' | 'explicit';
 
 export const DEFAULT_MIX: Mix = { availability: 70, book: 20, cancel: 5, reschedule: 5 };
 /** The seed guides' targets (availability 50 ms, booking 200 ms) divided by ten. */
@@ -47,6 +50,7 @@ export interface BenchFlags {
   prepare?: boolean;
   anchor?: boolean;
   anchorCopy?: string;
+  tx?: string;
   targetP95?: string;
   days?: string;
   freeShare?: string;
@@ -97,6 +101,8 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
   const anchorCopy = f.anchorCopy ?? 'history';
   if (anchorCopy !== 'history' && anchorCopy !== 'window') throw usageError(`--anchor-copy must be history or window, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy window');
   if (f.anchorCopy !== undefined && !f.anchor) throw usageError('--anchor-copy needs --anchor', 'e.g. --anchor --anchor-copy window');
+  const tx = f.tx ?? 'statement';
+  if (tx !== 'statement' && tx !== 'explicit') throw usageError(`--tx must be statement or explicit, got "${tx}"`, 'e.g. --tx explicit');
   let freeShare = 0.5;
   if (f.freeShare !== undefined) {
     freeShare = parseInteger('--free-share', f.freeShare, { min: 0, max: 100, unit: 'percent' }) / 100;
@@ -112,6 +118,7 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
     noPrepare: f.prepare === false,
     anchor: Boolean(f.anchor),
     anchorCopy,
+    tx,
     targets: { ...DEFAULT_TARGETS, ...(f.targetP95 === undefined ? {} : parseTargets(f.targetP95)) },
     days: hotSpot ? 2 : f.days === undefined ? 28 : parseInteger('--days', f.days, { min: 1, max: 31 }),
     freeShare,

@@ -43,6 +43,8 @@ export const benchReportSchema = z.strictObject({
     mix: z.record(z.string(), z.number()),
     hotSpot: z.boolean(),
     prepare: z.boolean(),
+    /** How each call was sent (--tx): one statement, or BEGIN, set_config + call, COMMIT. */
+    tx: z.enum(['statement', 'explicit']),
     anchor: z.boolean(),
     replica: z.boolean(),
     login: z.enum(['temporary', 'given']),
@@ -93,7 +95,9 @@ const fmtErrors = (s: OperationSummary) => Object.entries(s.errors).map(([c, n])
 
 /** The text report: a table per system, the ratio, the proof, the verdict. */
 export async function renderBenchReport(report: BenchReport, table: (head: string[], rows: (string | number)[][]) => Promise<string>): Promise<string> {
-  const parts: string[] = [];
+  const parts: string[] = [report.settings.tx === 'statement'
+    ? 'each call one statement (its own transaction, tenant set in a subquery); --tx explicit for BEGIN ... COMMIT'
+    : 'each call BEGIN, set_config + call, COMMIT (--tx explicit)'];
   for (const [name, sys] of Object.entries(report.systems)) {
     if (!sys) continue;
     const rows = OPERATIONS.filter((op) => sys.operations[op].calls > 0).map((op) => {

@@ -90,10 +90,10 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       const schema = anchor.schema;
       cleanups.push(async () => { await dropAnchor(admin, schema); anchorDropped = true; });
     }
-    const procedures = newSystem('procedures', procedureCalls(pool, reads, !o.noPrepare), targets.map(() => []), 'booking.booking_allocations');
+    const procedures = newSystem('procedures', procedureCalls(pool, reads, o.tx, !o.noPrepare), targets.map(() => []), 'booking.booking_allocations');
     const free = await freeSlots(procedures, targets);
     const systems: System[] = [newSystem('procedures', procedures.calls, free, procedures.allocations)];
-    if (anchor) systems.push(newSystem('anchor', anchorCalls(pool, reads, anchor.schema, !o.noPrepare), free, `"${anchor.schema}".allocations`));
+    if (anchor) systems.push(newSystem('anchor', anchorCalls(pool, reads, anchor.schema, o.tx, !o.noPrepare), free, `"${anchor.schema}".allocations`));
     const stream = new OfferStream(targets, o, Math.floor(Math.random() * 2 ** 32));
 
     const { reports, stats, phases } = await measure(systems, targets, o, stream, input);
@@ -111,7 +111,7 @@ export async function runBench(admin: Sql, input: BenchRunInput): Promise<BenchR
       interrupted: Boolean(input.signal?.aborted),
       settings: {
         clients: o.clients, durationMs: o.durationMs, warmupMs: o.warmupMs, mix: { ...o.mix }, hotSpot: o.hotSpot,
-        prepare: !o.noPrepare, anchor: o.anchor, replica: Boolean(input.replicaTarget), login: input.appTarget ? 'given' : 'temporary',
+        prepare: !o.noPrepare, tx: o.tx, anchor: o.anchor, replica: Boolean(input.replicaTarget), login: input.appTarget ? 'given' : 'temporary',
         days: o.days, freeSharePercent: Math.round(o.freeShare * 100), phases, offerSeed: stream.seed, offers: stream.drawn,
       },
       targets: targets.map((t, i) => ({ tenant: t.slug, service: t.serviceName, resources: t.resources.length, customers: t.customers.length, gridSlots: t.grid.length, freeAtStart: free[i].length })),

@@ -1,4 +1,5 @@
-import type { PendingQuery, Row, RowList, Sql, TransactionSql } from 'postgres';
+import type { Row, RowList, Sql, TransactionSql } from 'postgres';
+import type { TxMode } from './options.js';
 import { quoteIdent } from '../db/ident.js';
 import { SlotPool, type Slot } from './slots.js';
 import type { Target } from './targets.js';
@@ -33,62 +34,80 @@ export interface System {
 }
 
 /**
- * One transaction in the tenant: BEGIN, then the set_config and the call sent together
- * (postgres.js pipelines the queries a transaction callback returns as an array: one
- * round trip for both, as an app would write it), then COMMIT. Resolves to the call's rows.
+ * One call in the tenant, sent one of two ways (--tx):
+ * - `statement` (the default): one statement, so one round trip and its own implicit
+ *   transaction, the set_config(..., true) in a subquery the call takes the tenant id
+ *   from (c.t: it runs first, and is local to the statement's transaction, so it is
+ *   safe behind PgBouncer in transaction pooling too). How an app should send a call
+ *   that needs nothing else in its transaction; a booking's locks go at its own commit.
+ * - `explicit`: BEGIN, then the set_config and the call sent together (postgres.js
+ *   pipelines the queries a transaction callback returns as an array), then COMMIT:
+ *   three round trips, as an app that writes its own rows in the same transaction; the
+ *   resource lock a booking takes is held until the app's COMMIT arrives.
+ * A call is written as its select list and an optional FROM item, with `$1::uuid` for
+ * the tenant; resolves to the call's rows.
  */
-function inTenant(sql: Sql, tenantId: string, call: (tx: TransactionSql) => PendingQuery<Row[]>): Promise<RowList<Row[]>> {
-  return sql.begin((tx) => [
-    tx`select pg_catalog.set_config('app.tenant_id', ${tenantId}, true)`,
-    call(tx),
-  ]).then((results) => (results as unknown as RowList<Row[]>[])[1]);
+interface CallSql {
+  cols: string;
+  from?: string;
 }
 
-/**
- * A read in the tenant as one statement, so one round trip and its own implicit
- * transaction: the set_config(..., true) in a subquery the call takes the tenant id
- * from (LATERAL: it runs first, and is local to this statement's transaction). This is
- * how an app should send a read that needs nothing else in its transaction (also
- * behind PgBouncer in transaction pooling); writes keep the explicit transaction above,
- * as an app that writes its own rows with the booking does.
- */
-const TENANT_SUBQUERY = `(select pg_catalog.set_config('app.tenant_id', $1, true)::uuid as t) as c`;
+const TENANT = '$1::uuid';
+
+function statementSql(c: CallSql): string {
+  const t = (x: string) => x.split(TENANT).join('c.t');
+  return `select ${t(c.cols)} from (select pg_catalog.set_config('app.tenant_id', $1, true)::uuid as t) as c`
+    + (c.from ? ` cross join lateral ${t(c.from)}` : '');
+}
+
+function caller(sql: Sql, tx: TxMode, prepare: boolean) {
+  return (c: CallSql, params: unknown[]): Promise<RowList<Row[]>> => {
+    if (tx === 'statement') return sql.unsafe(statementSql(c), params as never[], { prepare });
+    const text = `select ${c.cols}${c.from ? ` from ${c.from}` : ''}`;
+    return sql.begin((t: TransactionSql) => [
+      t.unsafe('select pg_catalog.set_config(\'app.tenant_id\', $1, true)', [params[0]] as never[], { prepare }),
+      t.unsafe(text, params as never[], { prepare }),
+    ]).then((results) => (results as unknown as RowList<Row[]>[])[1]);
+  };
+}
 
 const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
   rows.map((r) => ({ resourceId: r.resource_id as string, startMs: (r.starts_at as Date).getTime() }));
 
-/** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
-export function procedureCalls(sql: Sql, reads: Sql, prepare: boolean): SystemCalls {
+/** The SQL of the four calls on functions in `schema` (booking, or the anchor's). */
+function callsOn(schema: string, anchor: boolean): Record<keyof SystemCalls, CallSql> {
   return {
-    availability: (t, from, to) => reads.unsafe(`select s.resource_id, s.starts_at from ${TENANT_SUBQUERY}
-        cross join lateral booking.available_slots(c.t, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s`,
-      [t.tenantId, t.serviceId, from, to, t.resources] as never[], { prepare }).then(toSlots),
-    book: (t, s, customer) => inTenant(sql, t.tenantId, (tx) => tx`select booking.book(${t.tenantId}::uuid, ${t.serviceId}::uuid, ${s.resourceId}::uuid,
-        ${customer}::uuid, ${new Date(s.startMs)}::timestamptz) as id`).then((rows) => rows[0].id as string),
-    cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx`select booking.cancel(${t.tenantId}::uuid, ${id}::uuid, 'bench')`).then(() => undefined),
-    reschedule: (t, id, s) => inTenant(sql, t.tenantId, (tx) =>
-      tx`select booking.reschedule(${t.tenantId}::uuid, ${id}::uuid, ${new Date(s.startMs)}::timestamptz, ${s.resourceId}::uuid)`).then(() => undefined),
+    availability: { cols: 's.resource_id, s.starts_at', from: `${schema}.available_slots(${TENANT}, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s` },
+    book: { cols: `${schema}.book(${TENANT}, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz) as id` },
+    cancel: { cols: anchor ? `${schema}.cancel(${TENANT}, $2::uuid)` : `${schema}.cancel(${TENANT}, $2::uuid, 'bench')` },
+    reschedule: { cols: anchor ? `${schema}.reschedule(${TENANT}, $2::uuid, $3::uuid, $4::timestamptz, $5::uuid)`
+      : `${schema}.reschedule(${TENANT}, $2::uuid, $3::timestamptz, $4::uuid)` },
   };
 }
 
-/** The anchor's bare functions in its scratch schema (see ./anchor.ts). */
-export function anchorCalls(sql: Sql, reads: Sql, schema: string, prepare: boolean): SystemCalls {
-  const s = quoteIdent(schema);
-  const q = {
-    slots: `select s.resource_id, s.starts_at from ${TENANT_SUBQUERY}
-      cross join lateral ${s}.available_slots(c.t, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s`,
-    book: `select ${s}.book($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz) as id`,
-    cancel: `select ${s}.cancel($1::uuid, $2::uuid)`,
-    reschedule: `select ${s}.reschedule($1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $5::uuid)`,
-  };
-  const p = (...v: unknown[]) => v as never[];
+/** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
+export function procedureCalls(sql: Sql, reads: Sql, tx: TxMode, prepare: boolean): SystemCalls {
+  const q = callsOn('booking', false);
+  const write = caller(sql, tx, prepare);
+  const read = caller(reads, tx, prepare);
   return {
-    availability: (t, from, to) => reads.unsafe(q.slots, p(t.tenantId, t.serviceId, from, to, t.resources), { prepare }).then(toSlots),
-    book: (t, slot, customer) => inTenant(sql, t.tenantId, (tx) =>
-      tx.unsafe(q.book, p(t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)), { prepare })).then((rows) => rows[0].id as string),
-    cancel: (t, id) => inTenant(sql, t.tenantId, (tx) => tx.unsafe(q.cancel, p(t.tenantId, id), { prepare })).then(() => undefined),
-    reschedule: (t, id, slot) => inTenant(sql, t.tenantId, (tx) =>
-      tx.unsafe(q.reschedule, p(t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId), { prepare })).then(() => undefined),
+    availability: (t, from, to) => read(q.availability, [t.tenantId, t.serviceId, from, to, t.resources]).then(toSlots),
+    book: (t, s, customer) => write(q.book, [t.tenantId, t.serviceId, s.resourceId, customer, new Date(s.startMs)]).then((rows) => rows[0].id as string),
+    cancel: (t, id) => write(q.cancel, [t.tenantId, id]).then(() => undefined),
+    reschedule: (t, id, s) => write(q.reschedule, [t.tenantId, id, new Date(s.startMs), s.resourceId]).then(() => undefined),
+  };
+}
+
+/** The anchor's bare functions in its scratch schema (see ./anchor.ts), called the same way. */
+export function anchorCalls(sql: Sql, reads: Sql, schema: string, tx: TxMode, prepare: boolean): SystemCalls {
+  const q = callsOn(quoteIdent(schema), true);
+  const write = caller(sql, tx, prepare);
+  const read = caller(reads, tx, prepare);
+  return {
+    availability: (t, from, to) => read(q.availability, [t.tenantId, t.serviceId, from, to, t.resources]).then(toSlots),
+    book: (t, slot, customer) => write(q.book, [t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)]).then((rows) => rows[0].id as string),
+    cancel: (t, id) => write(q.cancel, [t.tenantId, id]).then(() => undefined),
+    reschedule: (t, id, slot) => write(q.reschedule, [t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId]).then(() => undefined),
   };
 }
 

@@ -43,7 +43,7 @@ describe('bookingdb bench', () => {
     expect(res.code, res.stderr + res.stdout).toBe(0);
     const report = benchReportSchema.parse(JSON.parse(res.stdout));
     expect(report.ok).toBe(true);
-    expect(report.settings).toMatchObject({ login: 'temporary', anchor: true, prepare: true, clients: 4 });
+    expect(report.settings).toMatchObject({ login: 'temporary', anchor: true, prepare: true, tx: 'statement', clients: 4 });
     for (const name of ['procedures', 'anchor'] as const) {
       const sys = report.systems[name];
       expect(sys, name).toBeDefined();
@@ -87,8 +87,26 @@ describe('bookingdb bench', () => {
       '--target-p95', 'availability=0.001ms'], { cwd, timeoutMs: 90_000 });
     expect(res.code, res.stderr).toBe(1);
     expect(res.stdout).toMatch(/throughput, procedures \/ anchor: overall [\d.]+x/);
+    expect(res.stdout).toContain('each call one statement (its own transaction, tenant set in a subquery)');
     expect(res.stdout).toContain('p95 target availability:');
     expect(res.stderr).toMatch(/error: availability p95 [\d.]+ ms is over the target of 0.001 ms/);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('--tx explicit sends each call as BEGIN, set_config + call, COMMIT, in both systems, with the same results', async () => {
+    const res = await runCli(['bench', ...url, ...quick, '--duration', '1s', '--anchor', '--tx', 'explicit', '--json'], { cwd, timeoutMs: 90_000 });
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const report = benchReportSchema.parse(JSON.parse(res.stdout));
+    expect(report.settings.tx).toBe('explicit');
+    for (const name of ['procedures', 'anchor'] as const) {
+      for (const op of OPERATIONS) {
+        const s = report.systems[name]!.operations[op];
+        expect(s.calls, `${name} ${op}`).toBeGreaterThan(0);
+        expect(s.errors, `${name} ${op}`).toEqual({});
+      }
+      expect(report.systems[name]!.operations.book.ok, `${name}: some bookings succeed`).toBeGreaterThan(0);
+    }
+    expect(report.overlaps.map((o) => o.found)).toEqual([0, 0]);
     expect(await leftovers()).toEqual([]);
   });
 

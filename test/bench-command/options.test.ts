@@ -46,6 +46,9 @@ describe('bench options', () => {
     expect(parseBenchOptions({ anchor: true, anchorCopy: 'window' }).anchorCopy).toBe('window');
     expect(usage(() => parseBenchOptions({ anchor: true, anchorCopy: 'all' }))).toBe('--anchor-copy must be history or window, got "all"');
     expect(usage(() => parseBenchOptions({ anchorCopy: 'window' }))).toBe('--anchor-copy needs --anchor');
+    expect(parseBenchOptions({}).tx).toBe('statement');
+    expect(parseBenchOptions({ tx: 'explicit' }).tx).toBe('explicit');
+    expect(usage(() => parseBenchOptions({ tx: 'pipelined' }))).toBe('--tx must be statement or explicit, got "pipelined"');
   });
 
   it('picks operations by weight', () => {

@@ -81,6 +81,34 @@ describe('PgBouncer in transaction mode (pool of 2) in front of bookingdb', () =
     expect(Math.max(...[...pidTenants.values()].map((s) => s.size))).toBeGreaterThanOrEqual(2);
   });
 
+  it('a call as one statement (the tenant set in a subquery, as bench --tx statement sends it): that statement sees its tenant only, the next one on the shared server none', async () => {
+    const clients = Array.from({ length: 12 }, () => client());
+    const pids = new Set<number>();
+    const problems: string[] = [];
+    try {
+      await Promise.all(clients.map(async (c, i) => {
+        for (let round = 0; round < 6; round++) {
+          const t = tenants[(i + round) % tenants.length];
+          const rows = await c.unsafe(`select b.tenant_id, b.id, pg_backend_pid() as pid
+              from (select pg_catalog.set_config('app.tenant_id', $1, true)::uuid as t) as c
+              cross join lateral (select x.tenant_id, x.id from booking.bookings x where c.t is not null) as b`, [t.tenantId]);
+          if (rows.length !== 1 || rows[0].id !== bookingIds.get(t.tenantId)) problems.push(`client ${i}: expected only tenant ${t.slug}'s booking, got ${rows.length}`);
+          const slots = await c.unsafe(`select s.resource_id from (select pg_catalog.set_config('app.tenant_id', $1, true)::uuid as t) as c
+              cross join lateral booking.available_slots(c.t, $2::uuid, $3::timestamptz, $4::timestamptz) as s`,
+            [t.tenantId, t.services.cut, at(day, '09:00', '+05:30'), at(day, '17:00', '+05:30')]);
+          if (slots.length === 0 || slots.some((x) => x.resource_id !== t.resources[0])) problems.push(`client ${i}: slots of another tenant, or none`);
+          const [after] = await c`select nullif(current_setting('app.tenant_id', true), '') as tenant, pg_backend_pid() as pid`;
+          if (after.tenant !== null) problems.push(`client ${i}: tenant ${after.tenant} still set after its statement`);
+          pids.add(Number(after.pid));
+        }
+      }));
+    } finally {
+      await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
+    }
+    expect(problems).toEqual([]);
+    expect(pids.size).toBeLessThanOrEqual(POOL);
+  });
+
   it('a session-level SET (what DESIGN.md forbids) does leak to another client, and a session advisory lock is "held" twice', async () => {
     // the control for the test above: the harness sees a leak when there is one
     const [a, b] = [client(superuser.name, superuser.password), client(superuser.name, superuser.password)];

@@ -38,6 +38,7 @@ export function registerBench(program: Command): void {
     .option('--replica-url <url>', 'availability reads go to this server (a replica); without a user in it, as the workers\' login')
     .option('--anchor', 'also run the same clients against a bare baseline and print the throughput ratio')
     .option('--anchor-copy <what>', 'the baseline\'s allocations: history (default: every active allocation of the benched resources, the data the procedures read) or window (only the window widened by a day)')
+    .option('--tx <mode>', 'how each call is sent: statement (default: one statement, its own transaction, the tenant set in a subquery) or explicit (BEGIN, set_config and the call pipelined, COMMIT: an app that writes its own rows in the same transaction)')
     .option('--target-p95 <targets>', 'p95 targets, e.g. availability=5ms,book=20ms (exit 1 when missed)')
     .addHelpText('after', HELP)
     .action(action(async (ctx, opts) => {
