@@ -16,18 +16,19 @@ import type { Target } from './targets.js';
  * and reschedule pick a booking this run made in this system (a cancel or reschedule
  * with none yet is a book).
  * Bookings to move or cancel start at least two minutes ahead, so nothing runs into the
- * past during the run.
+ * past during the run; one too soon stays in the list (the cleanup cancels it).
  */
 
-function takeBooking(sys: System, ti: number, pick: number) {
+export function takeBooking(sys: System, ti: number, pick: number) {
   const made = sys.made[ti];
   const minStart = Date.now() + 2 * AHEAD_MS;
   for (let tries = 0; tries < 4 && made.length > 0; tries++) {
     const i = Math.floor(((pick + tries * 0.618034) % 1) * made.length);
     const b = made[i];
+    if (b.startMs <= minStart) continue; // too soon to move or cancel: stays, for the cleanup
     made[i] = made[made.length - 1];
     made.pop();
-    if (b.startMs > minStart) return b;
+    return b;
   }
   return undefined;
 }

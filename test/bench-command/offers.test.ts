@@ -59,3 +59,21 @@ describe('bench offer stream', () => {
     expect(new Set(xs).size).toBeGreaterThan(990);
   });
 });
+
+describe('takeBooking: what cancel and reschedule may pick', () => {
+  it('never picks a booking starting within two minutes, and leaves it in the list, so the cleanup still cancels it', async () => {
+    const { takeBooking } = await import('../../src/bench/workload.js');
+    const { newSystem } = await import('../../src/bench/systems.js');
+    const sys = newSystem('procedures', {} as never, [[]], 'x');
+    const soon = { id: 'soon', resourceId: 'r0', startMs: Date.now() + 90_000 };
+    const later = { id: 'later', resourceId: 'r0', startMs: Date.now() + 3_600_000 };
+    sys.made[0].push(soon);
+    // every pick lands on the one booking, which is too soon: nothing is taken, nothing is lost
+    for (const pick of [0, 0.25, 0.5, 0.99]) expect(takeBooking(sys, 0, pick)).toBeUndefined();
+    expect(sys.made[0]).toEqual([soon]);
+    sys.made[0].push(later);
+    const taken = [0, 0.3, 0.6, 0.9].map((p) => takeBooking(sys, 0, p)).filter(Boolean);
+    expect(taken).toEqual([later]);
+    expect(sys.made[0]).toEqual([soon]);
+  });
+});
