@@ -142,11 +142,17 @@ BEGIN
                      (d.day + wh.ends_local) AT TIME ZONE res.tz AS bend
                 FROM (SELECT r.id AS rid, l.timezone AS tz
                         FROM booking.service_resources sr
-                        JOIN booking.resources r ON r.tenant_id = sr.tenant_id AND r.id = sr.resource_id
-                        JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
+                        -- one primary-key probe each (LIMIT 1 keeps the cached generic
+                        -- plan from scanning the tenant's resources and locations once
+                        -- per offering row)
+                        CROSS JOIN LATERAL (SELECT r.id, r.location_id FROM booking.resources r
+                                             WHERE r.tenant_id = p_tenant_id AND r.id = sr.resource_id AND r.active
+                                             LIMIT 1) AS r
+                        CROSS JOIN LATERAL (SELECT l.timezone FROM booking.locations l
+                                             WHERE l.tenant_id = p_tenant_id AND l.id = r.location_id
+                                             LIMIT 1) AS l
                        WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
-                         AND r.tenant_id = p_tenant_id AND r.active
-                         AND (p_resource_ids IS NULL OR r.id = ANY (p_resource_ids))
+                         AND (p_resource_ids IS NULL OR sr.resource_id = ANY (p_resource_ids))
                       OFFSET 0) AS res
                 CROSS JOIN LATERAL pg_catalog.generate_series(((v_from - v_bb) AT TIME ZONE res.tz)::date::timestamp,
                                                               ((v_to - v_bb - interval '1 microsecond') AT TIME ZONE res.tz)::date::timestamp,
