@@ -74,41 +74,38 @@ function caller(sql: Sql, tx: TxMode, prepare: boolean) {
 const toSlots = (rows: readonly Record<string, unknown>[]): Slot[] =>
   rows.map((r) => ({ resourceId: r.resource_id as string, startMs: (r.starts_at as Date).getTime() }));
 
-/** The SQL of the four calls on functions in `schema` (booking, or the anchor's). */
-function callsOn(schema: string, anchor: boolean): Record<keyof SystemCalls, CallSql> {
-  return {
+/**
+ * The four calls on the functions in `schema` (booking, or the anchor's), both systems
+ * sent the same way; they differ only in the extra arguments of the anchor's cancel
+ * (no reason) and reschedule (it takes the service, for the buffers).
+ */
+function callsOn(sql: Sql, reads: Sql, schema: string, anchor: boolean, tx: TxMode, prepare: boolean): SystemCalls {
+  const write = caller(sql, tx, prepare);
+  const read = caller(reads, tx, prepare);
+  const q = {
     availability: { cols: 's.resource_id, s.starts_at', from: `${schema}.available_slots(${TENANT}, $2::uuid, $3::timestamptz, $4::timestamptz, $5::uuid[]) as s` },
     book: { cols: `${schema}.book(${TENANT}, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz) as id` },
     cancel: { cols: anchor ? `${schema}.cancel(${TENANT}, $2::uuid)` : `${schema}.cancel(${TENANT}, $2::uuid, 'bench')` },
-    reschedule: { cols: anchor ? `${schema}.reschedule(${TENANT}, $2::uuid, $3::uuid, $4::timestamptz, $5::uuid)`
+    reschedule: { cols: anchor ? `${schema}.reschedule(${TENANT}, $2::uuid, $5::uuid, $3::timestamptz, $4::uuid)`
       : `${schema}.reschedule(${TENANT}, $2::uuid, $3::timestamptz, $4::uuid)` },
+  };
+  return {
+    availability: (t, from, to) => read(q.availability, [t.tenantId, t.serviceId, from, to, t.resources]).then(toSlots),
+    book: (t, s, customer) => write(q.book, [t.tenantId, t.serviceId, s.resourceId, customer, new Date(s.startMs)]).then((rows) => rows[0].id as string),
+    cancel: (t, id) => write(q.cancel, [t.tenantId, id]).then(() => undefined),
+    reschedule: (t, id, s) => write(q.reschedule, [t.tenantId, id, new Date(s.startMs), s.resourceId, ...(anchor ? [t.serviceId] : [])])
+      .then(() => undefined),
   };
 }
 
 /** booking.* as the app calls it. `reads` serves availability (a replica, or the primary). */
 export function procedureCalls(sql: Sql, reads: Sql, tx: TxMode, prepare: boolean): SystemCalls {
-  const q = callsOn('booking', false);
-  const write = caller(sql, tx, prepare);
-  const read = caller(reads, tx, prepare);
-  return {
-    availability: (t, from, to) => read(q.availability, [t.tenantId, t.serviceId, from, to, t.resources]).then(toSlots),
-    book: (t, s, customer) => write(q.book, [t.tenantId, t.serviceId, s.resourceId, customer, new Date(s.startMs)]).then((rows) => rows[0].id as string),
-    cancel: (t, id) => write(q.cancel, [t.tenantId, id]).then(() => undefined),
-    reschedule: (t, id, s) => write(q.reschedule, [t.tenantId, id, new Date(s.startMs), s.resourceId]).then(() => undefined),
-  };
+  return callsOn(sql, reads, 'booking', false, tx, prepare);
 }
 
 /** The anchor's bare functions in its scratch schema (see ./anchor.ts), called the same way. */
 export function anchorCalls(sql: Sql, reads: Sql, schema: string, tx: TxMode, prepare: boolean): SystemCalls {
-  const q = callsOn(quoteIdent(schema), true);
-  const write = caller(sql, tx, prepare);
-  const read = caller(reads, tx, prepare);
-  return {
-    availability: (t, from, to) => read(q.availability, [t.tenantId, t.serviceId, from, to, t.resources]).then(toSlots),
-    book: (t, slot, customer) => write(q.book, [t.tenantId, t.serviceId, slot.resourceId, customer, new Date(slot.startMs)]).then((rows) => rows[0].id as string),
-    cancel: (t, id) => write(q.cancel, [t.tenantId, id]).then(() => undefined),
-    reschedule: (t, id, slot) => write(q.reschedule, [t.tenantId, id, t.serviceId, new Date(slot.startMs), slot.resourceId]).then(() => undefined),
-  };
+  return callsOn(sql, reads, quoteIdent(schema), true, tx, prepare);
 }
 
 /** A system with its own copy of the free slots found at the start. */

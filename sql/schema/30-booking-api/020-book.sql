@@ -7,18 +7,18 @@
 -- Under contention: validation first, without a lock (tenant horizon, service,
 -- resource, offering and customer in one statement; working hours, time off and,
 -- without an idempotency key, an unlocked read of the slot in a second), so a slot
--- already taken fails at once and writes nothing (no row lock, no transaction id: only
--- the conflict counter moves); then the booking row, inserted from the key-share
--- locked customer row, and its audit row; then the resource's advisory lock, the
--- overlap check on plain columns that decides (expired holds in the way are expired),
--- and the allocation; the exclusion constraint on booking_allocations stays as the
+-- already taken fails at once and writes nothing but the conflict counter (no row
+-- lock; the counter's sequence logs every 32nd value); then the booking row, inserted
+-- from the key-share locked customer row, and its audit row; then the resource's
+-- advisory lock, the overlap check on plain columns that decides (expired holds in the
+-- way are expired), and the allocation; the exclusion constraint on booking_allocations stays as the
 -- backstop. The lock is held for the overlap check and the allocation only.
 -- The path without a key (the common one) runs its statements here rather than
 -- through the helpers of 20-helpers (each a PL/pgSQL call with its own pinned
 -- search_path, i.e. a GUC save/restore and a statement of its own): 8 statements a
--- booking instead of 25, 2 for a refused one. Each inlined piece says which helper it
--- follows; the helpers stay for reschedule, the waitlist and the keyed path, and
--- test/domain checks both give the same answers.
+-- booking instead of 25, 2 before booking._raise_slot_taken for a refused one. Each
+-- inlined piece says which helper it follows; the helpers stay for reschedule, the
+-- waitlist and the keyed path, and test/domain checks both give the same answers.
 -- Errors: 42501 tenant mismatch; BK003 NULL/invalid argument, start not finite, in the
 -- past or beyond the tenant's booking horizon (booking.tenants.booking_horizon);
 -- BK002 unknown/inactive service, resource or customer, or the resource does not
@@ -45,7 +45,6 @@ DECLARE
   v_day date;
   v_hold_until timestamptz;
   v_current uuid;
-  v_conflicts bigint;
 BEGIN
   -- booking._require_primary: 25006 with a clear message on a read replica
   IF pg_catalog.pg_is_in_recovery() THEN
@@ -92,12 +91,12 @@ BEGIN
       USING ERRCODE = 'BK003', HINT = 'pick a slot from booking.available_slots()';
   END IF;
 
-  -- tenant horizon, service, resource (name, time zone), offering and customer in one
+  -- tenant horizon, service, resource (time zone), offering and customer in one
   -- statement; the errors in the order the checks always had
   SELECT (SELECT t.booking_horizon FROM booking.tenants t WHERE t.id = p_tenant_id) AS horizon,
          sv.id IS NOT NULL AS service_found,
          sv.duration, sv.buffer_before, sv.buffer_after, sv.price_cents, sv.currency,
-         r.tz, r.name,
+         r.tz,
          EXISTS (SELECT 1 FROM booking.service_resources sr
                   WHERE sr.tenant_id = p_tenant_id AND sr.service_id = p_service_id
                     AND sr.resource_id = p_resource_id) AS offers,
@@ -106,7 +105,7 @@ BEGIN
     INTO s
     FROM (SELECT) AS one
     LEFT JOIN booking.services sv ON sv.tenant_id = p_tenant_id AND sv.id = p_service_id AND sv.active
-    LEFT JOIN LATERAL (SELECT l.timezone AS tz, r.name
+    LEFT JOIN LATERAL (SELECT l.timezone AS tz
                          FROM booking.resources r
                          JOIN booking.locations l ON l.tenant_id = r.tenant_id AND l.id = r.location_id
                         WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id AND r.active) AS r ON true;
@@ -205,18 +204,9 @@ BEGIN
   END IF;
 
   IF p_idempotency_key IS NULL THEN
+    -- the unlocked pre-check found the slot taken (booking._precheck_free's answer)
     IF w.way_starts IS NOT NULL THEN
-      -- booking._raise_slot_taken, inlined: the count and the message are plain
-      -- expressions (no statement, no function call with its own search_path)
-      v_conflicts := pg_catalog.nextval('ops.booking_conflicts');
-      RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %', s.name, p_resource_id,
-          pg_catalog.to_char(v_lo AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz,
-          pg_catalog.to_char(v_hi AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz
-        USING ERRCODE = 'exclusion_violation',
-              DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)',
-                pg_catalog.to_char(w.way_starts AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz,
-                pg_catalog.to_char(w.way_ends AT TIME ZONE v_tz, 'YYYY-MM-DD HH24:MI') || ' ' || v_tz),
-              HINT = 'pick another slot from booking.available_slots()';
+      PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, v_tz, v_lo, v_hi, w.way_starts, w.way_ends);
     END IF;
     -- Without a key, the booking row and its audit row are written before the lock:
     -- neither can wait for another transaction (no unique key to conflict on; the
