@@ -151,7 +151,7 @@ async function initialise(c: LocalCluster, l: Location, bin: Binaries, user: Ser
 
 function extraSettings(c: LocalCluster): string[] {
   return Object.entries(c.settings ?? {}).flatMap(([name, value]) => {
-    if (!/^[a-z_]{1,63}$/.test(name) || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
+    if (!/^[a-z_][a-z0-9_]{0,62}(?:\.[a-z_][a-z0-9_]{0,62})?$/.test(name) || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
       throw new BookingDbError('bug', `invalid local server setting ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
     }
     return ['-c', `${name}=${value}`];
