@@ -5,6 +5,7 @@ import { isPgError, preconditionError } from '../errors.js';
 import { quoteIdent } from '../db/ident.js';
 import { packageRoot } from '../paths.js';
 import { normaliseSql } from '../sql-files.js';
+import { redactLiterals } from '../db/redact-literals.js';
 import { DEFAULT_GRADING, gradeStatement, type Grade, type GradingOptions } from './grade.js';
 
 /**
@@ -31,8 +32,13 @@ export interface SlowQueriesOptions {
 export interface SlowStatement {
   queryid: string;
   toplevel: boolean;
-  /** PostgreSQL's normalised text (constants are $n), in full. */
+  /**
+   * PostgreSQL's normalised text (constants are $n), in full; constants pg_stat_statements
+   * kept (raw entries, utility statements) are replaced here the same way (src/db/redact-literals.ts).
+   */
   query: string;
+  /** How many constants this tool replaced because pg_stat_statements had kept them (0 normally). */
+  literalsRedacted: number;
   calls: number;
   totalMs: number;
   meanMs: number;
@@ -110,10 +116,12 @@ function toStatement(r: Record<string, unknown>, grading: GradingOptions): SlowS
   const meanMs = num(r.mean_ms);
   const share = r.share === null || r.share === undefined ? null : Number(r.share);
   const { grade, reason } = gradeStatement({ meanMs, hitRatio, share }, grading);
+  const text = redactLiterals(String(r.query));
   return {
     queryid: String(r.queryid),
     toplevel: Boolean(r.toplevel),
-    query: String(r.query),
+    query: text.text,
+    literalsRedacted: text.redacted,
     calls: num(r.calls),
     totalMs: num(r.total_ms),
     meanMs,
