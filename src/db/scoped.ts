@@ -1,5 +1,6 @@
 import type { ReservedSql, Sql, TransactionSql } from 'postgres';
 import { BookingDbError, ExitCode } from '../errors.js';
+import { redactLiterals } from './redact-literals.js';
 
 /**
  * Scoped resources: each helper releases what it took in `finally`, so nothing leaks
@@ -56,7 +57,7 @@ export async function findLockHolder(conn: Sql | ReservedSql, key: bigint): Prom
      limit 1`;
   const r = rows[0];
   return r
-    ? { pid: Number(r.pid), applicationName: String(r.application_name), clientAddr: r.client_addr as string | null, since: r.since as string | null, query: String(r.query) }
+    ? { pid: Number(r.pid), applicationName: String(r.application_name), clientAddr: r.client_addr as string | null, since: r.since as string | null, query: redactLiterals(String(r.query)).text }
     : undefined;
 }
 

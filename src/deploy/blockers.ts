@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { redactLiterals } from '../db/redact-literals.js';
 
 /**
  * Watches who blocks a backend while it waits for a lock, from a second connection,
@@ -29,7 +30,7 @@ export function watchBlockers(sql: Sql, pid: number, intervalMs = 200): BlockerW
             from pg_catalog.pg_stat_activity a
            where a.pid = any(pg_catalog.pg_blocking_pids(${pid}::int))`;
         for (const r of rows) {
-          seen.set(Number(r.pid), { pid: Number(r.pid), state: String(r.state), query: String(r.query), xactAgeSeconds: r.age === null ? null : Math.round(Number(r.age)) });
+          seen.set(Number(r.pid), { pid: Number(r.pid), state: String(r.state), query: redactLiterals(String(r.query)).text, xactAgeSeconds: r.age === null ? null : Math.round(Number(r.age)) });
         }
       } catch {
         // the watcher is best effort; the deploy's own error is what matters

@@ -2,6 +2,7 @@ import { BookingDbError, isPgError } from '../../errors.js';
 import { MAINTAIN_DEFAULTS } from '../defaults.js';
 import { MAINTAIN_LOCK_KEY } from '../locks.js';
 import type { MaintainTask, MaintainTaskContext } from '../task.js';
+import { redactLiterals } from '../../db/redact-literals.js';
 
 export interface IdleSession {
   pid: number;
@@ -44,7 +45,7 @@ async function findIdleSessions(ctx: MaintainTaskContext, thresholdSeconds: numb
      order by a.state_change, a.pid`;
   return rows.map((r) => ({
     pid: Number(r.pid), user: String(r.usename), applicationName: String(r.app), state: String(r.state),
-    idleSeconds: Math.round(Number(r.idle)), transactionSeconds: r.xact === null ? null : Math.round(Number(r.xact)), query: String(r.query),
+    idleSeconds: Math.round(Number(r.idle)), transactionSeconds: r.xact === null ? null : Math.round(Number(r.xact)), query: redactLiterals(String(r.query)).text,
   }));
 }
 

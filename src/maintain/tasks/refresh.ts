@@ -3,6 +3,7 @@ import { BookingDbError, isPgError } from '../../errors.js';
 import { MAINTAIN_DEFAULTS } from '../defaults.js';
 import { withLockTimeout } from '../locks.js';
 import type { MaintainTask, MaintainTaskContext } from '../task.js';
+import { redactLiterals } from '../../db/redact-literals.js';
 
 /**
  * `maintain` task `refresh`: REFRESH MATERIALIZED VIEW CONCURRENTLY of the reporting
@@ -80,7 +81,7 @@ async function findBlockers(sql: Sql, view: string): Promise<ViewBlocker[]> {
        and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
        and ((rel.what = 'view' and l.mode <> 'AccessShareLock') or l.mode = 'AccessExclusiveLock')
      order by l.pid`;
-  return rows.map((r) => ({ pid: Number(r.pid), state: String(r.state), mode: String(r.mode), relation: String(r.relation), query: String(r.query) }));
+  return rows.map((r) => ({ pid: Number(r.pid), state: String(r.state), mode: String(r.mode), relation: String(r.relation), query: redactLiterals(String(r.query)).text }));
 }
 
 function describe(blockers: ViewBlocker[]): string {
