@@ -28,13 +28,17 @@ END
 $$;
 
 -- A timestamp as the wall-clock time of a location, for error messages.
+-- No SET search_path, on purpose: a SQL function without one is inlined into the
+-- expression that calls it (a RAISE's arguments in book() are then evaluated without
+-- any function call), and one with it is a full SQL-function call each time. It needs
+-- no pinned path: every name in it is schema-qualified, the operator too, and it is
+-- not SECURITY DEFINER (sql/verify/security-definer-search-path.sql).
 CREATE OR REPLACE FUNCTION booking._local_text(p_at timestamptz, p_tz text)
   RETURNS text
   LANGUAGE sql
   STABLE
-  SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT pg_catalog.to_char(p_at AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz
+  SELECT pg_catalog.to_char(p_at AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) p_tz
 $$;
 
 -- Advisory lock key of one resource. Locks use the two-int4 key space with class

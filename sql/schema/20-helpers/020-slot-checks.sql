@@ -79,10 +79,33 @@ BEGIN
 END
 $$;
 
+-- The message and the detail of a 23P01 "slot taken", the wall-clock times of the
+-- location as booking._local_text writes them. Plain SQL without SET search_path (see
+-- booking._local_text), so they are inlined where they are called: book() raises with
+-- them directly on its hot path, booking._raise_slot_taken for everyone else.
+CREATE OR REPLACE FUNCTION booking._slot_taken_message(p_resource_name text, p_resource_id uuid, p_tz text,
+                                                       p_lo timestamptz, p_hi timestamptz)
+  RETURNS text
+  LANGUAGE sql
+  STABLE
+AS $$
+  SELECT pg_catalog.format('slot taken: resource "%s" (%s) is not free from %s to %s', p_resource_name, p_resource_id,
+                           booking._local_text(p_lo, p_tz), booking._local_text(p_hi, p_tz))
+$$;
+
+CREATE OR REPLACE FUNCTION booking._slot_taken_detail(p_tz text, p_starts timestamptz, p_ends timestamptz)
+  RETURNS text
+  LANGUAGE sql
+  STABLE
+AS $$
+  SELECT pg_catalog.format('it is allocated from %s to %s (buffers included)',
+                           booking._local_text(p_starts, p_tz), booking._local_text(p_ends, p_tz))
+$$;
+
 -- Raises 23P01 for a slot [p_lo, p_hi) of the resource that the allocation [p_starts,
 -- p_ends) is in the way of, and counts it (bookingdb_booking_conflicts_total: a
--- sequence is not rolled back with the failed call). One statement builds the message:
--- the wall-clock times of the location, as booking._local_text writes them.
+-- sequence is not rolled back with the failed call). One statement reads the counter
+-- and the resource's name; the text is booking._slot_taken_message's.
 CREATE OR REPLACE FUNCTION booking._raise_slot_taken(p_tenant_id uuid, p_resource_id uuid, p_tz text,
                                                      p_lo timestamptz, p_hi timestamptz,
                                                      p_starts timestamptz, p_ends timestamptz)
@@ -95,15 +118,11 @@ DECLARE
   m record;
 BEGIN
   SELECT pg_catalog.nextval('ops.booking_conflicts') AS n,
-         (SELECT r.name FROM booking.resources r WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id) AS name,
-         pg_catalog.to_char(p_lo AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS lo,
-         pg_catalog.to_char(p_hi AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS hi,
-         pg_catalog.to_char(p_starts AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS a_lo,
-         pg_catalog.to_char(p_ends AT TIME ZONE p_tz, 'YYYY-MM-DD HH24:MI') || ' ' || p_tz AS a_hi
+         (SELECT r.name FROM booking.resources r WHERE r.tenant_id = p_tenant_id AND r.id = p_resource_id) AS name
     INTO m;
-  RAISE EXCEPTION 'slot taken: resource "%" (%) is not free from % to %', m.name, p_resource_id, m.lo, m.hi
+  RAISE EXCEPTION '%', booking._slot_taken_message(m.name, p_resource_id, p_tz, p_lo, p_hi)
     USING ERRCODE = 'exclusion_violation',
-          DETAIL = pg_catalog.format('it is allocated from %s to %s (buffers included)', m.a_lo, m.a_hi),
+          DETAIL = booking._slot_taken_detail(p_tz, p_starts, p_ends),
           HINT = 'pick another slot from booking.available_slots()';
 END
 $$;
