@@ -208,8 +208,8 @@ BEGIN
     -- the unlocked pre-check found the slot taken (booking._precheck_free's answer):
     -- booking._raise_slot_taken's count and error, raised here with the resource name
     -- read above; an assignment and a RAISE whose arguments are inlined SQL, where the
-    -- helper was a PL/pgSQL call and a statement (118 -> 80 us of server time per
-    -- refused call, README "Session 17")
+    -- helper was a PL/pgSQL call and a statement (108-113 -> 101-104 us of server time
+    -- per refused call, README "Session 17")
     IF w.way_starts IS NOT NULL THEN
       v_conflict := pg_catalog.nextval('ops.booking_conflicts');
       RAISE EXCEPTION '%', booking._slot_taken_message(s.resource_name, p_resource_id, v_tz, v_lo, v_hi)
