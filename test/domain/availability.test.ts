@@ -109,8 +109,10 @@ describe('available_slots', () => {
     for (const s of slots) expect(s.starts_at.getTime()).toBeGreaterThanOrEqual(before - 1_000);
     // the next one is at most a step away (two around local midnight, where a 30-minute slot cannot cross blocks)
     expect(slots[0].starts_at.getTime()).toBeLessThan(before + 31 * 60_000);
-    // and book agrees: the last slot before now cannot be booked
-    const pastStart = new Date(slots[0].starts_at.getTime() - 15 * 60_000);
+    // and book agrees: the last start of the grid before now cannot be booked (the grid is
+    // every quarter hour from local midnight; not slots[0] minus a step, which in the half
+    // hour before local midnight is a future start whose slot crosses midnight: BK001)
+    const pastStart = new Date(Math.floor((before - 1) / 900_000) * 900_000);
     expect((await pgError(api.book({ service: fx.services.quick, resource: r0, customer: fx.customers[0], start: pastStart }))).code).toBe('BK003');
   });
 
