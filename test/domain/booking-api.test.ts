@@ -244,6 +244,22 @@ describe('holds, confirm and expiry', () => {
     expect(old!.allocations.every((a) => !a.active)).toBe(true);
   });
 
+  it('an expired hold right before the slot\'s end does not hide a booking in the way: still 23P01, nothing written', async () => {
+    // the unlocked pre-check reads only the allocation starting last before the slot ends
+    // (11:00, an expired hold); the booking at 10:00 it cannot see must still refuse
+    const { fx, api, cut, r0, c } = await tenant();
+    const held = await api.book({ service: cut, resource: r0, customer: c[1], start: L('11:00'), hold: '1 millisecond' });
+    const first = await api.book({ service: cut, resource: r0, customer: c[0], start: L('10:00') });
+    await sleep(50);
+    const refused = await pgError(api.book({ service: cut, resource: r0, customer: c[2], start: L('10:30') }));
+    expect(refused.code).toBe('23P01');
+    expect(refused.detail).toMatch(/^it is allocated from \S+ 10:00 \S+ to \S+ 11:00 \S+ \(buffers included\)$/);
+    expect((await readBooking(app, fx.tenantId, first))!.status).toBe('confirmed');
+    expect((await readBooking(app, fx.tenantId, held))!.status).toBe('pending'); // its expiry rolled back with the call
+    const [{ n }] = await db.sql`select count(*)::int as n from booking.bookings where customer_id = ${c[2]}`;
+    expect(n).toBe(0);
+  });
+
   it('expire_holds cancels passed holds of the caller\'s tenant, frees their slots and leaves live holds alone', async () => {
     const a = await tenant();
     const b = await tenant();

@@ -176,22 +176,17 @@ BEGIN
                           AND t.ends > v_lo
                           AND t.starts < v_hi
                         LIMIT 1) AS o ON true
+    -- booking._precheck_free's single backward probe (see there why one is enough)
     LEFT JOIN LATERAL (SELECT y.starts, y.ends
-                         FROM ((SELECT a.starts, a.ends, a.hold_expires_at
-                                  FROM booking.booking_allocations a
-                                 WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-                                   AND a.starts < v_lo
-                                 ORDER BY a.starts DESC
-                                 LIMIT 1)
-                               UNION ALL
-                               (SELECT a.starts, a.ends, a.hold_expires_at
-                                  FROM booking.booking_allocations a
-                                 WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-                                   AND a.starts >= v_lo AND a.starts < v_hi)) AS y
+                         FROM (SELECT a.starts, a.ends, a.hold_expires_at
+                                 FROM booking.booking_allocations a
+                                WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+                                  AND a.starts < v_hi
+                                ORDER BY a.starts DESC
+                                LIMIT 1) AS y
                         WHERE p_idempotency_key IS NULL
                           AND y.ends > v_lo
-                          AND (y.hold_expires_at IS NULL OR y.hold_expires_at > pg_catalog.now())
-                        LIMIT 1) AS x ON true;
+                          AND (y.hold_expires_at IS NULL OR y.hold_expires_at > pg_catalog.now())) AS x ON true;
   IF NOT w.fits THEN
     RAISE EXCEPTION '%', pg_catalog.format(
         'outside working hours: %s to %s does not fit in one working block of the resource (buffers included)',
