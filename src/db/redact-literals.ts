@@ -24,6 +24,18 @@ export interface RedactedText {
 const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DIGIT = /[0-9]/;
+// sticky (y): each matches at lastIndex only, without copying the rest of the text
+const CONTINUATION = /[ \t\f\r]*\n\s*'/y;
+const NUMBER = /(?:0[xX][0-9A-Fa-f_]+|0[oO][0-7_]+|0[bB][01_]+|(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?)/y;
+const PARAMETER = /\$[0-9]+/y;
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+/** `re` (sticky) matched at position `i` of `s`, or null. */
+function matchAt(re: RegExp, s: string, i: number): string | null {
+  re.lastIndex = i;
+  const m = re.exec(s);
+  return m ? m[0] : null;
+}
 
 /** End (exclusive) of a quoted run starting at `open` (the opening quote), honouring doubled quotes. */
 function quotedEnd(s: string, open: number, quote: string, backslash: boolean): number {
@@ -42,8 +54,8 @@ function quotedEnd(s: string, open: number, quote: string, backslash: boolean): 
 
 /** After a string constant, PostgreSQL joins a following one separated by whitespace with a newline. */
 function continuedString(s: string, end: number): number {
-  const m = /^[ \t\f\r]*\n\s*'/.exec(s.slice(end));
-  return m ? end + m[0].length - 1 : -1;
+  const m = matchAt(CONTINUATION, s, end);
+  return m ? end + m.length - 1 : -1;
 }
 
 /** End of a string constant whose opening quote is at `open`, adjacent continuations included. */
@@ -55,8 +67,8 @@ function stringEnd(s: string, open: number, backslash: boolean): number {
 
 /** End of a numeric constant at `i` (decimal, exponent, 0x/0o/0b and `_` separators of PostgreSQL 16). */
 function numberEnd(s: string, i: number): number {
-  const m = /^(?:0[xX][0-9A-Fa-f_]+|0[oO][0-7_]+|0[bB][01_]+|(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?)/.exec(s.slice(i));
-  return i + (m ? m[0].length : 1);
+  const m = matchAt(NUMBER, s, i);
+  return i + (m ? m.length : 1);
 }
 
 /** End of a comment starting at `i` (`--` to the line's end, or nested block comments), or -1. */
@@ -96,12 +108,12 @@ export function redactLiterals(query: string): RedactedText {
     if (c === "'") { constant(stringEnd(s, i, false)); continue; }
     if (c === '"') { const end = quotedEnd(s, i, '"', false); out += s.slice(i, end); i = end; continue; }
     if (c === '$') {
-      const param = /^\$[0-9]+/.exec(s.slice(i));
-      if (param) { out += param[0]; i += param[0].length; continue; }
-      const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(s.slice(i));
+      const param = matchAt(PARAMETER, s, i);
+      if (param) { out += param; i += param.length; continue; }
+      const tag = matchAt(DOLLAR_TAG, s, i);
       if (tag) {
-        const close = s.indexOf(tag[0], i + tag[0].length);
-        constant(close < 0 ? s.length : close + tag[0].length);
+        const close = s.indexOf(tag, i + tag.length);
+        constant(close < 0 ? s.length : close + tag.length);
         continue;
       }
       out += c; i++; continue;

@@ -9,13 +9,14 @@
 // It picks a confirmed future booking, then calls booking.book for the same slot --calls
 // times per round in a PL/pgSQL loop (EXECUTE, one subtransaction per call, 23P01 caught),
 // and the anchor the same way, as bookingdb_app (SET ROLE, so RLS applies as for the app).
-// The anchor lives in a scratch schema, SECURITY INVOKER as in the bench (it reads
-// booking.services under the app's RLS). booking.book is SECURITY DEFINER, owned by
+// The anchor is the bench's own (installAnchor from a built dist/, its allocation copy
+// the tenant's resources; SECURITY INVOKER, so it reads booking.services under the
+// app's RLS), dropped at the end. booking.book is SECURITY DEFINER, owned by
 // bookingdb_owner, under RLS: compare copies of it only with that owner, since one owned
-// by a superuser skips RLS. The schema is dropped at the end. An empty
-// loop's cost is printed too (the subtransaction and EXECUTE every call pays).
+// by a superuser skips RLS. An empty loop's cost is printed too (the subtransaction and
+// EXECUTE every call pays).
 import postgres from 'postgres';
-import { randomBytes } from 'node:crypto';
+import { dropAnchor, installAnchor } from '../../dist/bench/anchor.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : dflt; };
@@ -26,8 +27,8 @@ if (!url) {
 }
 const calls = Number(opt('calls', '4000'));
 const rounds = Number(opt('rounds', '3'));
-const schema = `bench_refusal_${randomBytes(4).toString('hex')}`;
 const sql = postgres(url, { max: 1, onnotice: (n) => console.log(n.message) });
+let schema;
 
 try {
   const [slot] = await sql`
@@ -38,36 +39,10 @@ try {
      where a.active and b.status = 'confirmed' and a.starts > pg_catalog.now() + interval '3 days'
      limit 1`;
   if (!slot) throw new Error('no confirmed future booking to refuse: seed the database first');
-  await sql.begin(async (tx) => {
-    await tx.unsafe(`create schema ${schema} authorization bookingdb_owner`);
-    await tx.unsafe(`create table ${schema}.allocations (tenant_id uuid not null, id uuid not null default gen_random_uuid(),
-        resource_id uuid not null, blocked tstzrange not null, active boolean not null default true,
-        primary key (tenant_id, id), exclude using gist (tenant_id with =, resource_id with =, blocked with &&) where (active))`);
-    await tx.unsafe(`insert into ${schema}.allocations (tenant_id, resource_id, blocked)
-        select tenant_id, resource_id, blocked from booking.booking_allocations
-         where tenant_id = $1 and resource_id = $2 and active and (hold_expires_at is null or hold_expires_at > pg_catalog.now())`,
-    [slot.t, slot.r]);
-    await tx.unsafe(`create function ${schema}.book(p_tenant_id uuid, p_service_id uuid, p_resource_id uuid, p_customer_id uuid, p_starts_at timestamptz)
-        returns uuid language plpgsql set search_path = pg_catalog, pg_temp as $$
-      declare v_blocked tstzrange; v_id uuid;
-      begin
-        select pg_catalog.tstzrange(p_starts_at - sv.buffer_before, p_starts_at + sv.duration + sv.buffer_after) into v_blocked
-          from booking.services sv where sv.tenant_id = p_tenant_id and sv.id = p_service_id;
-        perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_resource_id::text, 0));
-        if exists (select 1 from ${schema}.allocations a where a.tenant_id = p_tenant_id and a.resource_id = p_resource_id
-                      and a.active and a.blocked && v_blocked) then
-          raise exception 'slot taken' using errcode = '23P01';
-        end if;
-        insert into ${schema}.allocations (tenant_id, resource_id, blocked) values (p_tenant_id, p_resource_id, v_blocked)
-          returning id into v_id;
-        return v_id;
-      end $$`);
-    await tx.unsafe(`alter table ${schema}.allocations owner to bookingdb_owner`);
-    await tx.unsafe(`alter function ${schema}.book(uuid, uuid, uuid, uuid, timestamptz) owner to bookingdb_owner`);
-    await tx.unsafe(`grant usage on schema ${schema} to bookingdb_app`);
-    await tx.unsafe(`grant execute on function ${schema}.book(uuid, uuid, uuid, uuid, timestamptz) to bookingdb_app`);
-    await tx.unsafe(`grant select, insert on ${schema}.allocations to bookingdb_app`);
-  });
+  // the copy holds the tenant's every resource, as the bench's does (with one resource's
+  // rows alone, ANALYZE makes the overlap check a sequential scan)
+  const resources = (await sql`select id::text from booking.resources where tenant_id = ${slot.t}`).map((r) => r.id);
+  ({ schema } = await installAnchor(sql, 'bookingdb_app', { tenants: [slot.t], resources, from: slot.st, to: slot.st, what: 'history' }));
   console.log(`refusing ${slot.st.toISOString()} on resource ${slot.r}, ${calls} calls a round, ${rounds} rounds`);
   const lit = (v) => `'${String(v).replace(/'/g, "''")}'`;
   const call = (f) => `for i in 1..${calls} loop
@@ -95,6 +70,6 @@ try {
     end $do$`);
   }); // every refused call rolled back its own subtransaction: this commits only the conflict counter
 } finally {
-  await sql.unsafe(`drop schema if exists ${schema} cascade`);
+  if (schema) await dropAnchor(sql, schema);
   await sql.end();
 }

@@ -23,11 +23,18 @@ export interface TestServer {
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * Every test file's database adds its own pg_stat_statements entries (a deploy alone is
+ * hundreds): with the default 5000 the table fills and evicts entries a slow-queries test
+ * is about to read. Both kinds of test server get this.
+ */
+const PGSS_MAX = '20000';
+
 async function tryContainer(): Promise<TestServer | undefined> {
   try {
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
     const container = await new PostgreSqlContainer('postgres:15')
-      .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.max=20000'])
+      .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements', '-c', `pg_stat_statements.max=${PGSS_MAX}`])
       .start();
     // Docker's port mapping is a proxy that keeps one server session per client: say so,
     // or deploy/migrate/maintain would refuse it as a possible pooler (src/db/pooler.ts).
@@ -61,10 +68,7 @@ async function embedded(scratchRoot: string): Promise<TestServer> {
   // A throwaway cluster need not survive a crash: no fsync makes CREATE DATABASE ... TEMPLATE
   // (one per test file) and the shutdown cheap on a busy disk.
   // max_prepared_transactions > 0 so the prepared-transactions health check can be driven.
-  // Every test file's database adds its own pg_stat_statements entries (a deploy alone is
-  // hundreds): with the default 5000 the table fills and evicts entries a slow-queries test
-  // is about to read.
-  cluster.settings = { max_prepared_transactions: '4', 'pg_stat_statements.max': '20000', ...(kept ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }) };
+  cluster.settings = { max_prepared_transactions: '4', 'pg_stat_statements.max': PGSS_MAX, ...(kept ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }) };
   const status = await startLocal(cluster);
   return {
     adminUrl: await localUrl(cluster, 'postgres'),
