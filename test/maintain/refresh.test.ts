@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { refreshTask } from '../../src/maintain/tasks/refresh.js';
 import type { MaintainTaskContext } from '../../src/maintain/task.js';
 import { BookingDbError } from '../../src/errors.js';
@@ -331,6 +331,22 @@ describe('maintain refresh: staged one tenant at a time, paced', () => {
     for (const [tenant, at] of after) {
       if (tenant === String(first.id)) expect(at).toBeGreaterThan(before.get(tenant)!); // staged again
       else expect(at).toBe(before.get(tenant)); // not staged again: kept its rows
+    }
+  });
+
+  it('a pause timer that fires before the deadline by the clock does not start another tenant', async () => {
+    // Node's timers run on a cached loop clock and can fire a millisecond or two before
+    // Date.now() reaches the time asked for (CI saw a second tenant staged this way);
+    // here every timer fires 5 ms early
+    const real = globalThis.setTimeout;
+    const early = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) =>
+      real(fn, Math.max(0, (ms ?? 0) - 5))) as typeof setTimeout);
+    try {
+      const detail = await refreshTask.run(context(db.sql, { options: { pauseRatio: 1000 }, deadline: Date.now() + 300 }));
+      const views = detail.views as Array<{ status: string; stagedTenants?: number }>;
+      expect(views.map((v) => [v.status, v.stagedTenants])).toEqual([['refreshed', 1], ['not-started', undefined]]);
+    } finally {
+      early.mockRestore();
     }
   });
 

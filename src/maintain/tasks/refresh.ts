@@ -139,11 +139,15 @@ async function stageView(ctx: MaintainTaskContext, view: string, tenants: string
     result.stageMs += took;
     if (i < tenants.length - 1 && s.pauseRatio > 0) {
       const left = ctx.deadline === undefined ? Infinity : ctx.deadline - Date.now();
-      const pause = Math.max(0, Math.min(Math.round(took * s.pauseRatio), left));
+      const wanted = Math.round(took * s.pauseRatio);
+      const pause = Math.max(0, Math.min(wanted, left));
       if (pause > 0) {
         await sleep(pause);
         result.pausedMs += pause;
       }
+      // a pause cut short by the deadline ends the staging: a timer may fire a millisecond
+      // before Date.now() reaches the deadline, and that must not start another tenant
+      if (wanted >= left) break;
     }
   }
   return result;
