@@ -127,19 +127,39 @@ BEGIN
 END
 $$;
 
+-- The allocation in the way of [p_lo, p_hi) on the resource, if one is known to be: one
+-- backward index-only probe, the active allocation that starts last before p_hi.
+-- Active allocations never overlap one another (the exclusion constraint), so if any
+-- overlaps [p_lo, p_hi), this one does: one starting later than an overlapping one
+-- starts after that one ends, i.e. after p_lo and before p_hi. When it is a hold past
+-- its expiry (no longer blocking), an earlier allocation may still be in the way: no
+-- row then means "not known to be taken", and the check under the lock, which expires
+-- the hold, decides. Plain SQL without SET search_path, so it is inlined where it is
+-- called (booking._precheck_free, and book() on its hot path).
+CREATE OR REPLACE FUNCTION booking._allocation_in_the_way(p_tenant_id uuid, p_resource_id uuid,
+                                                          p_lo timestamptz, p_hi timestamptz)
+  RETURNS TABLE (starts timestamptz, ends timestamptz)
+  LANGUAGE sql
+  STABLE
+AS $$
+  SELECT x.starts, x.ends
+    FROM (SELECT a.starts, a.ends, a.hold_expires_at
+            FROM booking.booking_allocations a
+           WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
+             AND a.starts < p_hi
+           ORDER BY a.starts DESC
+           LIMIT 1) AS x
+   WHERE x.ends > p_lo
+     AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now())
+$$;
+
 -- Reads, without any lock, whether an allocation that still blocks (active, and not a
 -- hold past its expiry) overlaps [p_lo, p_hi) on the resource, and raises 23P01 like
 -- booking._make_room when one does. book() calls it before it queues for the
 -- resource's advisory lock, so a slot that is already taken fails at once instead of
 -- waiting for the lock; the check under the lock (_make_room) still decides, so this
--- is only ever an earlier "taken", never a weaker guarantee.
--- One backward index-only probe: the active allocation that starts last before p_hi.
--- Active allocations never overlap one another (the exclusion constraint), so if any
--- overlaps [p_lo, p_hi), this one does: one starting later than an overlapping one
--- starts after that one ends, i.e. after p_lo and before p_hi. When it is a hold past
--- its expiry (no longer blocking), an earlier allocation may still be in the way: the
--- answer is then "not known to be taken", and the check under the lock, which expires
--- the hold, decides. VOLATILE: it counts the conflict it raises.
+-- is only ever an earlier "taken", never a weaker guarantee (the probe:
+-- booking._allocation_in_the_way). VOLATILE: it counts the conflict it raises.
 CREATE OR REPLACE FUNCTION booking._precheck_free(p_tenant_id uuid, p_resource_id uuid, p_tz text,
                                                   p_lo timestamptz, p_hi timestamptz)
   RETURNS void
@@ -150,15 +170,8 @@ AS $$
 DECLARE
   c record;
 BEGIN
-  SELECT x.starts, x.ends INTO c
-    FROM (SELECT a.starts, a.ends, a.hold_expires_at
-            FROM booking.booking_allocations a
-           WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-             AND a.starts < p_hi
-           ORDER BY a.starts DESC
-           LIMIT 1) AS x
-   WHERE x.ends > p_lo
-     AND (x.hold_expires_at IS NULL OR x.hold_expires_at > pg_catalog.now());
+  SELECT w.starts, w.ends INTO c
+    FROM booking._allocation_in_the_way(p_tenant_id, p_resource_id, p_lo, p_hi) AS w;
   IF FOUND THEN
     PERFORM booking._raise_slot_taken(p_tenant_id, p_resource_id, p_tz, p_lo, p_hi, c.starts, c.ends);
   END IF;

@@ -176,17 +176,10 @@ BEGIN
                           AND t.ends > v_lo
                           AND t.starts < v_hi
                         LIMIT 1) AS o ON true
-    -- booking._precheck_free's single backward probe (see there why one is enough)
+    -- the single backward probe (booking._allocation_in_the_way says why one is enough)
     LEFT JOIN LATERAL (SELECT y.starts, y.ends
-                         FROM (SELECT a.starts, a.ends, a.hold_expires_at
-                                 FROM booking.booking_allocations a
-                                WHERE a.tenant_id = p_tenant_id AND a.resource_id = p_resource_id AND a.active
-                                  AND a.starts < v_hi
-                                ORDER BY a.starts DESC
-                                LIMIT 1) AS y
-                        WHERE p_idempotency_key IS NULL
-                          AND y.ends > v_lo
-                          AND (y.hold_expires_at IS NULL OR y.hold_expires_at > pg_catalog.now())) AS x ON true;
+                         FROM booking._allocation_in_the_way(p_tenant_id, p_resource_id, v_lo, v_hi) AS y
+                        WHERE p_idempotency_key IS NULL) AS x ON true;
   IF NOT w.fits THEN
     RAISE EXCEPTION '%', pg_catalog.format(
         'outside working hours: %s to %s does not fit in one working block of the resource (buffers included)',
