@@ -20,7 +20,7 @@ export interface BenchOptions {
   seed?: 'small' | '1m';
   noPrepare: boolean;
   anchor: boolean;
-  /** What the anchor's allocation copy holds: the benched resources' whole active history (the same data the procedures read), or only the window widened by a day. */
+  /** What the anchor's allocation copy holds: the benched resources' whole active history (the same data the procedures read), only the window widened by a day, or every active allocation (a table as big as the procedures'). */
   anchorCopy: AnchorCopy;
   /** How each call is sent: one statement (its own transaction), or BEGIN, set_config + call, COMMIT. */
   tx: TxMode;
@@ -32,7 +32,7 @@ export interface BenchOptions {
   freeShare: number;
 }
 
-export type AnchorCopy = 'history' | 'window';
+export type AnchorCopy = 'history' | 'window' | 'all';
 export type TxMode = 'statement' | 'explicit';
 
 export const DEFAULT_MIX: Mix = { availability: 70, book: 20, cancel: 5, reschedule: 5 };
@@ -99,7 +99,7 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
   const seed = f.seed;
   if (seed !== undefined && seed !== 'small' && seed !== '1m') throw usageError(`--seed must be small or 1m, got "${seed}"`, 'e.g. --seed small');
   const anchorCopy = f.anchorCopy ?? 'history';
-  if (anchorCopy !== 'history' && anchorCopy !== 'window') throw usageError(`--anchor-copy must be history or window, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy window');
+  if (anchorCopy !== 'history' && anchorCopy !== 'window' && anchorCopy !== 'all') throw usageError(`--anchor-copy must be history, window or all, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy all');
   if (f.anchorCopy !== undefined && !f.anchor) throw usageError('--anchor-copy needs --anchor', 'e.g. --anchor --anchor-copy window');
   const tx = f.tx ?? 'statement';
   if (tx !== 'statement' && tx !== 'explicit') throw usageError(`--tx must be statement or explicit, got "${tx}"`, 'e.g. --tx explicit');

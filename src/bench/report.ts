@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OPERATIONS, type Operation } from './options.js';
+import { OPERATIONS, type AnchorCopy, type Operation } from './options.js';
 import { summarise, type OperationSummary, type SystemStats } from './stats.js';
 
 /**
@@ -58,7 +58,7 @@ export const benchReportSchema = z.strictObject({
   targets: z.array(z.strictObject({ tenant: z.string(), service: z.string(), resources: z.number().int(), customers: z.number().int(), gridSlots: z.number().int(), freeAtStart: z.number().int() })),
   systems: z.strictObject({ procedures: systemSchema, anchor: systemSchema.optional() }),
   ratio: z.record(z.string(), z.number()).optional(),
-  anchor: z.strictObject({ schema: z.string(), copy: z.enum(['history', 'window']), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
+  anchor: z.strictObject({ schema: z.string(), copy: z.enum(['history', 'window', 'all']), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
   overlaps: z.array(overlapSchema),
   cleanup: z.strictObject({ cancelled: z.number().int().min(0), failed: z.number().int().min(0) }),
   p95Targets: z.array(z.strictObject({ operation: z.string(), targetMs: z.number(), p95Ms: z.number(), ok: z.boolean() })),
@@ -110,7 +110,7 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
   if (report.ratio) {
     parts.push(`throughput, procedures / anchor: ${Object.entries(report.ratio).map(([k, v]) => `${k} ${v}x`).join(', ')}`
       + ` (${report.settings.phases} alternating phases each, same clients; both ran the same ${report.settings.offers} offered calls, warm-up included, on the same starting data`
-      + `${report.anchor ? `: the anchor's copy holds ${report.anchor.copiedAllocations} allocations, ${report.anchor.copy === 'history' ? 'the benched resources\' whole active history' : 'only the window widened by a day (favours the anchor)'}` : ''})`);
+      + `${report.anchor ? `: the anchor's copy holds ${report.anchor.copiedAllocations} allocations, ${ANCHOR_COPY_TEXT[report.anchor.copy]}` : ''})`);
   }
   for (const o of report.overlaps) parts.push(`overlap proof on ${o.table}: ${o.checked} active allocations checked, ${o.found} overlapping pairs`);
   parts.push(`cleanup: cancelled the ${report.cleanup.cancelled} bookings this run made${report.cleanup.failed ? ` (${report.cleanup.failed} could not be cancelled)` : ''}`);
@@ -118,6 +118,12 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
   parts.push(report.ok ? 'ok' : `failed: ${report.problems.join('; ')}`);
   return parts.join('\n');
 }
+
+const ANCHOR_COPY_TEXT: Record<AnchorCopy, string> = {
+  history: 'the benched resources\' whole active history',
+  window: 'only the window widened by a day (favours the anchor)',
+  all: 'every active allocation of the database (a table as big as the procedures\')',
+};
 
 /** One progress line (stderr, TTY only): system, phase, elapsed, per-operation rate and p95. */
 export function progressLine(system: string, phase: string, elapsedMs: number, stats: SystemStats): string {

@@ -82,11 +82,19 @@ describe('bookingdb bench', () => {
     expect(made.filter((m) => m.status === 'confirmed')).toEqual([]); // (a cancel may offer the slot to a waitlist entry as a pending hold)
   });
 
-  it('the text report prints the ratio; a missed --target-p95 is exit 1 and the login is still dropped', async () => {
-    const res = await runCli(['bench', ...url, ...quick, '--duration', '1s', '--mix', 'availability=60,book=40', '--anchor',
+  it('the text report prints the ratio; --anchor-copy all copies every blocking allocation; a missed --target-p95 is exit 1 and the login is still dropped', async () => {
+    // what blocks now, whatever tenant or resource (a hold expiring within the minute may or may not be copied)
+    const [blocking] = await db.sql`
+      select count(*) filter (where hold_expires_at is null or hold_expires_at > now() + interval '1 minute')::int as surely,
+             count(*) filter (where hold_expires_at is null or hold_expires_at > now())::int as most
+        from booking.booking_allocations where active`;
+    const res = await runCli(['bench', ...url, ...quick, '--duration', '1s', '--mix', 'availability=60,book=40', '--anchor', '--anchor-copy', 'all',
       '--target-p95', 'availability=0.001ms'], { cwd, timeoutMs: 90_000 });
     expect(res.code, res.stderr).toBe(1);
     expect(res.stdout).toMatch(/throughput, procedures \/ anchor: overall [\d.]+x/);
+    const copied = Number(/the anchor's copy holds (\d+) allocations, every active allocation of the database/.exec(res.stdout)?.[1]);
+    expect(copied).toBeGreaterThanOrEqual(blocking.surely);
+    expect(copied).toBeLessThanOrEqual(blocking.most);
     expect(res.stdout).toContain('each call one statement (its own transaction, tenant set in a subquery)');
     expect(res.stdout).toContain('p95 target availability:');
     expect(res.stderr).toMatch(/error: availability p95 [\d.]+ ms is over the target of 0.001 ms/);

@@ -41,10 +41,11 @@ describe('bench options', () => {
     expect(usage(() => parseBenchOptions({ seed: 'huge' }))).toBe('--seed must be small or 1m, got "huge"');
   });
 
-  it('the anchor copies the whole history unless told --anchor-copy window; the flag needs --anchor', () => {
+  it('the anchor copies the whole history unless told --anchor-copy window or all; the flag needs --anchor', () => {
     expect(parseBenchOptions({ anchor: true }).anchorCopy).toBe('history');
     expect(parseBenchOptions({ anchor: true, anchorCopy: 'window' }).anchorCopy).toBe('window');
-    expect(usage(() => parseBenchOptions({ anchor: true, anchorCopy: 'all' }))).toBe('--anchor-copy must be history or window, got "all"');
+    expect(parseBenchOptions({ anchor: true, anchorCopy: 'all' }).anchorCopy).toBe('all');
+    expect(usage(() => parseBenchOptions({ anchor: true, anchorCopy: 'everything' }))).toBe('--anchor-copy must be history, window or all, got "everything"');
     expect(usage(() => parseBenchOptions({ anchorCopy: 'window' }))).toBe('--anchor-copy needs --anchor');
     expect(parseBenchOptions({}).tx).toBe('statement');
     expect(parseBenchOptions({ tx: 'explicit' }).tx).toBe('explicit');

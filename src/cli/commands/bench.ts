@@ -37,7 +37,7 @@ export function registerBench(program: Command): void {
     .option('--no-prepare', 'no prepared statements (PgBouncer in transaction pooling)')
     .option('--replica-url <url>', 'availability reads go to this server (a replica); without a user in it, as the workers\' login')
     .option('--anchor', 'also run the same clients against a bare baseline and print the throughput ratio')
-    .option('--anchor-copy <what>', 'the baseline\'s allocations: history (default: every active allocation of the benched resources, the data the procedures read) or window (only the window widened by a day)')
+    .option('--anchor-copy <what>', 'the baseline\'s allocations: history (default: every active allocation of the benched resources, the data the procedures read), window (only the window widened by a day) or all (every active allocation of the database: a table as big as the procedures\', slower to set up)')
     .option('--tx <mode>', 'how each call is sent: statement (default: one statement, its own transaction, the tenant set in a subquery) or explicit (BEGIN, set_config and the call pipelined, COMMIT: an app that writes its own rows in the same transaction)')
     .option('--target-p95 <targets>', 'p95 targets, e.g. availability=5ms,book=20ms (exit 1 when missed)')
     .addHelpText('after', HELP)
