@@ -32,7 +32,9 @@ export interface BenchOptions {
   freeShare: number;
 }
 
-export type AnchorCopy = 'history' | 'window' | 'all';
+export const ANCHOR_COPIES = ['history', 'window', 'all'] as const;
+export type AnchorCopy = (typeof ANCHOR_COPIES)[number];
+const isAnchorCopy = (v: string): v is AnchorCopy => (ANCHOR_COPIES as readonly string[]).includes(v);
 export type TxMode = 'statement' | 'explicit';
 
 export const DEFAULT_MIX: Mix = { availability: 70, book: 20, cancel: 5, reschedule: 5 };
@@ -99,7 +101,7 @@ export function parseBenchOptions(f: BenchFlags): BenchOptions {
   const seed = f.seed;
   if (seed !== undefined && seed !== 'small' && seed !== '1m') throw usageError(`--seed must be small or 1m, got "${seed}"`, 'e.g. --seed small');
   const anchorCopy = f.anchorCopy ?? 'history';
-  if (anchorCopy !== 'history' && anchorCopy !== 'window' && anchorCopy !== 'all') throw usageError(`--anchor-copy must be history, window or all, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy all');
+  if (!isAnchorCopy(anchorCopy)) throw usageError(`--anchor-copy must be history, window or all, got "${anchorCopy}"`, 'e.g. --anchor --anchor-copy all');
   if (f.anchorCopy !== undefined && !f.anchor) throw usageError('--anchor-copy needs --anchor', 'e.g. --anchor --anchor-copy window');
   const tx = f.tx ?? 'statement';
   if (tx !== 'statement' && tx !== 'explicit') throw usageError(`--tx must be statement or explicit, got "${tx}"`, 'e.g. --tx explicit');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OPERATIONS, type AnchorCopy, type Operation } from './options.js';
+import { ANCHOR_COPIES, OPERATIONS, type AnchorCopy, type Operation } from './options.js';
 import { summarise, type OperationSummary, type SystemStats } from './stats.js';
 
 /**
@@ -58,7 +58,7 @@ export const benchReportSchema = z.strictObject({
   targets: z.array(z.strictObject({ tenant: z.string(), service: z.string(), resources: z.number().int(), customers: z.number().int(), gridSlots: z.number().int(), freeAtStart: z.number().int() })),
   systems: z.strictObject({ procedures: systemSchema, anchor: systemSchema.optional() }),
   ratio: z.record(z.string(), z.number()).optional(),
-  anchor: z.strictObject({ schema: z.string(), copy: z.enum(['history', 'window', 'all']), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
+  anchor: z.strictObject({ schema: z.string(), copy: z.enum(ANCHOR_COPIES), copiedAllocations: z.number().int(), dropped: z.boolean() }).optional(),
   overlaps: z.array(overlapSchema),
   cleanup: z.strictObject({ cancelled: z.number().int().min(0), failed: z.number().int().min(0) }),
   p95Targets: z.array(z.strictObject({ operation: z.string(), targetMs: z.number(), p95Ms: z.number(), ok: z.boolean() })),
@@ -94,6 +94,13 @@ export function throughputRatio(p: SystemReport, a: SystemReport): Record<string
 const fmtErrors = (s: OperationSummary) => Object.entries(s.errors).map(([c, n]) => `${c}:${n}`).join(' ') || '0';
 
 /** The text report: a table per system, the ratio, the proof, the verdict. */
+/** What the anchor's copy holds, as the text report says it. */
+const ANCHOR_COPY_TEXT: Record<AnchorCopy, string> = {
+  history: 'the benched resources\' whole active history',
+  window: 'only the window widened by a day (favours the anchor)',
+  all: 'every active allocation of the database (a table as big as the procedures\')',
+};
+
 export async function renderBenchReport(report: BenchReport, table: (head: string[], rows: (string | number)[][]) => Promise<string>): Promise<string> {
   const parts: string[] = [report.settings.tx === 'statement'
     ? 'each call one statement (its own transaction, tenant set in a subquery); --tx explicit for BEGIN ... COMMIT'
@@ -118,12 +125,6 @@ export async function renderBenchReport(report: BenchReport, table: (head: strin
   parts.push(report.ok ? 'ok' : `failed: ${report.problems.join('; ')}`);
   return parts.join('\n');
 }
-
-const ANCHOR_COPY_TEXT: Record<AnchorCopy, string> = {
-  history: 'the benched resources\' whole active history',
-  window: 'only the window widened by a day (favours the anchor)',
-  all: 'every active allocation of the database (a table as big as the procedures\')',
-};
 
 /** One progress line (stderr, TTY only): system, phase, elapsed, per-operation rate and p95. */
 export function progressLine(system: string, phase: string, elapsedMs: number, stats: SystemStats): string {
